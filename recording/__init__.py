@@ -1,0 +1,1 @@
+"""Media: the WebRTC router for room audio and video, the recorder, exports."""

@@ -1,0 +1,1 @@
+"""The live mediation hub: sessions, lobby, joint room, caucuses, chat."""

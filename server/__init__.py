@@ -1,0 +1,1 @@
+"""Accord's composition root: settings, app factory, HTTP API, persistence, CLI."""

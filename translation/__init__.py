@@ -1,0 +1,1 @@
+"""The translation pipeline: backends, cache, glossary, interpreter corrections."""
