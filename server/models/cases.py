@@ -80,10 +80,17 @@ class Case(Timestamped, Base):
     )
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # staff ids of the interpreters working on this case
+    interpreter_ids: Mapped[list[int]] = mapped_column(
+        JSON, default=list, nullable=False
+    )
     decision_reason: Mapped[str | None] = mapped_column(Text)
     respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closure_outcome: Mapped[str | None] = mapped_column(String(30))
+    # head of the hash-chained event log (server/caselog.py)
+    event_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    head_hash: Mapped[str] = mapped_column(String(64), default="0" * 64, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
     )

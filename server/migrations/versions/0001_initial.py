@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 19:39:19.676950
+Create Date: 2026-12-03 19:43:04.529968
 """
 
 from collections.abc import Sequence
@@ -78,10 +78,13 @@ def upgrade() -> None:
         sa.Column("recording_allowed", sa.Boolean(), nullable=False),
         sa.Column("mediator_id", sa.Integer(), nullable=True),
         sa.Column("officer_id", sa.Integer(), nullable=True),
+        sa.Column("interpreter_ids", sa.JSON(), nullable=False),
         sa.Column("decision_reason", sa.Text(), nullable=True),
         sa.Column("respond_by", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closure_outcome", sa.String(length=30), nullable=True),
+        sa.Column("event_count", sa.Integer(), nullable=False),
+        sa.Column("head_hash", sa.String(length=64), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,19 @@
+"""HTML pages of the web client; each page module adds its routes here."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from server.templates import render
+
+
+async def home(request: Request) -> Response:
+    """The landing page."""
+    return render(request, "home.html")
+
+
+def page_routes() -> list[BaseRoute]:
+    """Every HTML page route."""
+    return [Route("/", home, methods=["GET"], name="home")]
