@@ -243,8 +243,12 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         self.services = asgi.services
         config = uvicorn.Config(
-            asgi, host="127.0.0.1", port=port, log_level="warning",
-            ws_per_message_deflate=False, lifespan="on",
+            asgi,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws_per_message_deflate=False,
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task[None] | None = None
