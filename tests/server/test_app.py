@@ -92,3 +92,11 @@ async def test_state_change_from_a_foreign_origin_is_refused(
     )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "origin_not_allowed"
+
+
+async def test_home_page_speaks_chinese_when_asked(client: httpx.AsyncClient) -> None:
+    response = await client.get("/?lang=zh-CN")
+    assert "在线解决您的纠纷" in response.text
+    assert response.cookies.get("accord_lang") == "zh-CN"
+    english = await client.get("/", headers={"Accept-Language": "en-GB,en"})
+    assert "Resolve your dispute online" in english.text
