@@ -16,10 +16,19 @@ LANG_COOKIE = "accord_lang"
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
-    """The flat key → text mapping of one language."""
-    path = CATALOGUE_DIR / f"{language}.json"
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    """The flat key → text mapping of one language, from all its files.
+
+    Each area of the client keeps its strings in its own file
+    (``web/i18n/<language>/<area>.json``); a key defined twice is an error.
+    """
+    merged: dict[str, str] = {}
+    for path in sorted((CATALOGUE_DIR / language).glob("*.json")):
+        data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        clash = merged.keys() & data.keys()
+        if clash:
+            raise ValueError(f"{path.name} redefines {sorted(clash)[:3]}")
+        merged.update(data)
+    return merged
 
 
 def normalise(language: str | None) -> str | None:
