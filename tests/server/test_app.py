@@ -98,5 +98,9 @@ async def test_home_page_speaks_chinese_when_asked(client: httpx.AsyncClient) ->
     response = await client.get("/?lang=zh-CN")
     assert "在线解决您的纠纷" in response.text
     assert response.cookies.get("accord_lang") == "zh-CN"
+    # the choice sticks for this browser, whatever it says it prefers
+    again = await client.get("/", headers={"Accept-Language": "en-GB,en"})
+    assert "在线解决您的纠纷" in again.text
+    client.cookies.clear()
     english = await client.get("/", headers={"Accept-Language": "en-GB,en"})
     assert "Resolve your dispute online" in english.text
