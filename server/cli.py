@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from server.errors import AccordError, ConfigurationError, DomainError
 from server.settings import Settings, load_settings
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+def extra_commands() -> list[Callable[[Any], None]]:
     """Subcommands contributed by other modules (casework, translation)."""
     return []
 

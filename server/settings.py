@@ -124,15 +124,15 @@ class _Reader:
 
     def raw(self, name: str) -> str | None:
         value = self.env.get(f"ACCORD_{name}")
-        return value if value not in (None, "") else None
+        return value or None
 
-    def str(self, name: str, default: str) -> str:
+    def text(self, name: str, default: str) -> str:
         return self.raw(name) or default
 
-    def opt(self, name: str) -> str | None:
+    def optional(self, name: str) -> str | None:
         return self.raw(name)
 
-    def int(self, name: str, default: int, minimum: int = 0) -> int:
+    def integer(self, name: str, default: int, minimum: int = 0) -> int:
         value = self.raw(name)
         if value is None:
             return default
@@ -149,7 +149,7 @@ class _Reader:
             )
         return number
 
-    def float(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float) -> float:
         value = self.raw(name)
         if value is None:
             return default
@@ -161,7 +161,7 @@ class _Reader:
                 f"set it to e.g. {default} or unset it"
             ) from None
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value = self.env.get(f"ACCORD_{name}")
         if value is None:
             return default
@@ -171,14 +171,14 @@ class _Reader:
             return False
         raise ConfigurationError(f"ACCORD_{name} must be true or false, got {value!r}")
 
-    def list(self, name: str) -> tuple[str, ...]:
+    def items(self, name: str) -> tuple[str, ...]:
         value = self.raw(name)
         if value is None:
             return ()
         return tuple(item.strip() for item in value.split(",") if item.strip())
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.str(name, default)
+        value = self.text(name, default)
         if value not in choices:
             raise ConfigurationError(
                 f"ACCORD_{name} must be one of {', '.join(choices)}, got {value!r}"
@@ -197,45 +197,47 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from the environment; a bad value raises at once."""
     read = _Reader(os.environ if env is None else env)
-    data_dir = Path(read.str("DATA_DIR", "./accord-data"))
+    data_dir = Path(read.text("DATA_DIR", "./accord-data"))
 
     database = DatabaseSettings(
         url=_check_url(
             "DATABASE_URL",
-            read.str("DATABASE_URL", "sqlite+aiosqlite:///./accord.db"),
+            read.text("DATABASE_URL", "sqlite+aiosqlite:///./accord.db"),
             ("sqlite+aiosqlite://", "postgresql+asyncpg://"),
         ),
-        echo=read.bool("DATABASE_ECHO", False),
+        echo=read.flag("DATABASE_ECHO", False),
     )
     storage = StorageSettings(
-        evidence_dir=Path(read.str("EVIDENCE_DIR", str(data_dir / "evidence"))),
-        max_file_bytes=read.int("MAX_FILE_BYTES", 50 * 1024 * 1024, minimum=1),
-        max_case_bytes=read.int("MAX_CASE_BYTES", 500 * 1024 * 1024, minimum=1),
-        max_files_per_case=read.int("MAX_FILES_PER_CASE", 200, minimum=1),
+        evidence_dir=Path(read.text("EVIDENCE_DIR", str(data_dir / "evidence"))),
+        max_file_bytes=read.integer("MAX_FILE_BYTES", 50 * 1024 * 1024, minimum=1),
+        max_case_bytes=read.integer("MAX_CASE_BYTES", 500 * 1024 * 1024, minimum=1),
+        max_files_per_case=read.integer("MAX_FILES_PER_CASE", 200, minimum=1),
     )
     mail = MailSettings(
-        host=read.opt("SMTP_HOST"),
-        port=read.int("SMTP_PORT", 25, minimum=1),
-        username=read.opt("SMTP_USERNAME"),
-        password=read.opt("SMTP_PASSWORD"),
-        starttls=read.bool("SMTP_STARTTLS", False),
-        sender=read.str("MAIL_FROM", "Accord <no-reply@localhost>"),
+        host=read.optional("SMTP_HOST"),
+        port=read.integer("SMTP_PORT", 25, minimum=1),
+        username=read.optional("SMTP_USERNAME"),
+        password=read.optional("SMTP_PASSWORD"),
+        starttls=read.flag("SMTP_STARTTLS", False),
+        sender=read.text("MAIL_FROM", "Accord <no-reply@localhost>"),
     )
     rooms = RoomSettings(
-        max_message_chars=read.int("ROOM_MAX_MESSAGE_CHARS", 4000, minimum=1),
-        max_participants=read.int("ROOM_MAX_PARTICIPANTS", 20, minimum=2),
-        events_per_10s=read.int("ROOM_EVENTS_PER_10S", 30, minimum=1),
-        correction_window_s=read.int("ROOM_CORRECTION_WINDOW_S", 120),
-        token_ttl_s=read.int("ROOM_TOKEN_TTL_S", 12 * 3600, minimum=60),
+        max_message_chars=read.integer("ROOM_MAX_MESSAGE_CHARS", 4000, minimum=1),
+        max_participants=read.integer("ROOM_MAX_PARTICIPANTS", 20, minimum=2),
+        events_per_10s=read.integer("ROOM_EVENTS_PER_10S", 30, minimum=1),
+        correction_window_s=read.integer("ROOM_CORRECTION_WINDOW_S", 120),
+        token_ttl_s=read.integer("ROOM_TOKEN_TTL_S", 12 * 3600, minimum=60),
     )
     translation = TranslationSettings(
         backend=read.choice(
             "TRANSLATION_BACKEND", "none", ("none", "argos", "libretranslate")
         ),
-        packages_dir=(Path(p) if (p := read.opt("TRANSLATION_PACKAGES_DIR")) else None),
-        libretranslate_url=read.opt("LIBRETRANSLATE_URL"),
-        libretranslate_api_key=read.opt("LIBRETRANSLATE_API_KEY"),
-        timeout_s=read.float("TRANSLATION_TIMEOUT_S", 10.0),
+        packages_dir=(
+            Path(p) if (p := read.optional("TRANSLATION_PACKAGES_DIR")) else None
+        ),
+        libretranslate_url=read.optional("LIBRETRANSLATE_URL"),
+        libretranslate_api_key=read.optional("LIBRETRANSLATE_API_KEY"),
+        timeout_s=read.number("TRANSLATION_TIMEOUT_S", 10.0),
     )
     if translation.backend == "libretranslate" and not translation.libretranslate_url:
         raise ConfigurationError(
@@ -243,25 +245,25 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "ACCORD_LIBRETRANSLATE_URL is unset; set it to the service's base URL"
         )
     media = MediaSettings(
-        enabled=read.bool("MEDIA_ENABLED", True),
-        stun_urls=read.list("STUN_URLS"),
-        turn_urls=read.list("TURN_URLS"),
-        turn_username=read.opt("TURN_USERNAME"),
-        turn_password=read.opt("TURN_PASSWORD"),
-        max_bitrate_kbps=read.int("MEDIA_MAX_BITRATE_KBPS", 800, minimum=50),
-        max_width=read.int("MEDIA_MAX_WIDTH", 640, minimum=64),
-        max_height=read.int("MEDIA_MAX_HEIGHT", 480, minimum=48),
+        enabled=read.flag("MEDIA_ENABLED", True),
+        stun_urls=read.items("STUN_URLS"),
+        turn_urls=read.items("TURN_URLS"),
+        turn_username=read.optional("TURN_USERNAME"),
+        turn_password=read.optional("TURN_PASSWORD"),
+        max_bitrate_kbps=read.integer("MEDIA_MAX_BITRATE_KBPS", 800, minimum=50),
+        max_width=read.integer("MEDIA_MAX_WIDTH", 640, minimum=64),
+        max_height=read.integer("MEDIA_MAX_HEIGHT", 480, minimum=48),
     )
 
-    redis_url = read.opt("REDIS_URL")
+    redis_url = read.optional("REDIS_URL")
     if redis_url is not None:
         _check_url("REDIS_URL", redis_url, ("redis://", "rediss://", "unix://"))
     public_url = _check_url(
         "PUBLIC_URL",
-        read.str("PUBLIC_URL", "http://127.0.0.1:8000"),
+        read.text("PUBLIC_URL", "http://127.0.0.1:8000"),
         ("http://", "https://"),
     ).rstrip("/")
-    for origin in read.list("ALLOWED_ORIGINS"):
+    for origin in read.items("ALLOWED_ORIGINS"):
         _check_url("ALLOWED_ORIGINS", origin, ("http://", "https://"))
 
     return Settings(
@@ -272,11 +274,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         translation=translation,
         media=media,
         redis_url=redis_url,
-        secret_key=read.str("SECRET_KEY", ""),
+        secret_key=read.text("SECRET_KEY", ""),
         public_url=public_url,
-        allowed_origins=read.list("ALLOWED_ORIGINS"),
+        allowed_origins=read.items("ALLOWED_ORIGINS"),
         data_dir=data_dir,
-        debug=read.bool("DEBUG", False),
+        debug=read.flag("DEBUG", False),
     )
 
 

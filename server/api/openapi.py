@@ -70,19 +70,20 @@ def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
                 }
             },
         }
-        params = [
-            {
-                "name": part[1:-1],
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string"},
-            }
+        names = [
+            part[1:-1].split(":")[0]
             for part in spec.path.split("/")
             if part.startswith("{") and part.endswith("}")
         ]
-        if params:
+        if names:
             operation["parameters"] = [
-                {**p, "name": p["name"].split(":")[0]} for p in params
+                {
+                    "name": n,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+                for n in names
             ]
         if spec.body is not None:
             operation["requestBody"] = {
