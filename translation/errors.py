@@ -5,7 +5,8 @@ TranslationError                base of everything raised here on purpose
  ├── BackendUnavailable         a backend cannot be reached or is not installed
  ├── BackendFailed              a backend answered, but not with a translation
  ├── UnsupportedPair            no installed pair (direct or via English) fits
- └── TranslatorBusy             the backend's own backlog is full
+ ├── TranslatorBusy             the backend's own backlog is full
+ └── InterpretingError          an interpreter action that the desk refuses
 """
 
 from __future__ import annotations
@@ -45,3 +46,9 @@ class TranslatorBusy(TranslationError):
     """Raised when a backend's own backlog of work is full."""
 
     code = "busy"
+
+
+class InterpretingError(TranslationError):
+    """Raised when an interpreter corrects or releases a line the desk refuses."""
+
+    code = "interpreting_error"

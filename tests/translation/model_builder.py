@@ -21,7 +21,9 @@ _LATIN_WORDS = (
     "mediator session contract delivery receipt photo price we you they will "
     "not can should please thank yes no case number agreement signed"
 ).split()
-_CJK_CHARS = "我你他们的是不了在有这个退款押金卖家买家订单包裹收到损坏同意报价接受拒绝金额天合同"
+_CJK_CHARS = (
+    "我你他们的是不了在有这个退款押金卖家买家订单包裹收到损坏同意报价接受拒绝金额天合同"
+)
 
 
 @dataclass(frozen=True)
@@ -150,3 +152,34 @@ def build_argosmodel(
                 archive.write(file, file.relative_to(work))
         tmp_zip.replace(out_file)
     return out_file
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.translation.model_builder OUT FROM TO [preset]``."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    out, from_code, to_code = Path(args[0]), args[1], args[2]
+    preset = args[3] if len(args) > 3 else "tiny"
+    shape = PRESETS[preset]
+    build_argosmodel(
+        out, from_code, to_code, shape=shape, seed=hash_seed(from_code, to_code)
+    )
+
+
+def hash_seed(from_code: str, to_code: str) -> int:
+    """A stable seed per pair, so rebuilt packages are identical in shape."""
+    return sum(map(ord, from_code + to_code))
+
+
+PRESETS = {
+    "tiny": ModelShape(eos_bias=6.0),
+    # Argos's real shape (argos-train config): 6+6 layers, d512, 8 heads, ffn 2048
+    "argos": ModelShape(
+        vocab_size=8000, d_model=512, layers=6, heads=8, ffn=2048, eos_bias=0.0
+    ),
+}
+
+
+if __name__ == "__main__":
+    main()
