@@ -173,7 +173,7 @@ def hash_seed(from_code: str, to_code: str) -> int:
 
 
 PRESETS = {
-    "tiny": ModelShape(eos_bias=6.0),
+    "tiny": ModelShape(eos_bias=2.0),
     # Argos's real shape (argos-train config): 6+6 layers, d512, 8 heads, ffn 2048
     "argos": ModelShape(
         vocab_size=8000, d_model=512, layers=6, heads=8, ffn=2048, eos_bias=0.0
