@@ -177,8 +177,9 @@ class ArgosTranslator:
 
     async def _run(self, fn: object) -> dict[tuple[str, str], str]:
         assert self._executor is not None
+        future: concurrent.futures.Future[dict[tuple[str, str], str]]
         future = self._executor.submit(fn)  # type: ignore[arg-type]
-        return await asyncio.wrap_future(future)  # type: ignore[no-any-return]
+        return await asyncio.wrap_future(future)
 
     def _release_backlog(self, _future: object) -> None:
         with self._backlog_lock:

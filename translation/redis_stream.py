@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -76,7 +76,7 @@ class RedisStreamTranslator:
         now = time.monotonic()
         if now - self._pairs_at > self._pairs_ttl_s:
             try:
-                raw = await self._redis.hgetall(f"{self._stream}:pairs")
+                raw: Any = await self._redis.hgetall(f"{self._stream}:pairs")
             except RedisError as exc:
                 raise BackendUnavailable(
                     f"expected to read translation pairs from Redis, got {exc!r}"
@@ -137,7 +137,7 @@ class RedisStreamTranslator:
         last_id = "0-0"  # the reply stream is ours alone: read it from the start
         while True:
             try:
-                answer = await self._redis.xread(
+                answer: Any = await self._redis.xread(
                     {self._reply_key: last_id}, count=100, block=_BLOCK_MS
                 )
             except RedisError:
@@ -203,7 +203,7 @@ class RedisTranslationWorker:
 
         while not self._stopping.is_set():
             try:
-                answer = await self._redis.xreadgroup(
+                answer: Any = await self._redis.xreadgroup(
                     GROUP,
                     self._consumer,
                     {self._stream: ">"},
@@ -247,7 +247,10 @@ class RedisTranslationWorker:
         reply_key = fields.get("reply")
         if reply_key:
             await self._redis.xadd(
-                reply_key, reply, maxlen=self._reply_max_len, approximate=True
+                reply_key,
+                cast(dict[Any, Any], reply),
+                maxlen=self._reply_max_len,
+                approximate=True,
             )
         await self._redis.xack(self._stream, GROUP, entry_id)
         await self._redis.xdel(self._stream, entry_id)
