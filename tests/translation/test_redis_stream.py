@@ -112,8 +112,9 @@ async def test_no_worker_means_timeout_and_stale_jobs_are_skipped(stream: str) -
     scripted = ScriptedTranslator()
     worker = RedisTranslationWorker(scripted, REDIS_URL, stream=stream)
     await worker.advertise()
-    client = RedisStreamTranslator(REDIS_URL, stream=stream, job_timeout_s=0.1)
-    pipeline = TranslationPipeline(client, timeout_s=0.1)
+    # the job's own deadline is shorter than the pipeline's wait
+    client = RedisStreamTranslator(REDIS_URL, stream=stream, job_timeout_s=0.01)
+    pipeline = TranslationPipeline(client, timeout_s=0.2)
     got = Collector()
 
     pipeline.submit(LineForTranslation("l1", "你好", "zh", frozenset({"en"})), got)
@@ -122,7 +123,7 @@ async def test_no_worker_means_timeout_and_stale_jobs_are_skipped(stream: str) -
 
     # the worker comes back after the deadline: it skips the job
     task = await run_worker(worker)
-    for _ in range(100):
+    for _ in range(500):
         if worker.processed:
             break
         await asyncio.sleep(0.02)
