@@ -53,6 +53,13 @@ def synthetic_lines(count: int, seed: int = 7) -> list[str]:
     return lines
 
 
+def _wide_lines(symbols: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = [chr(0x4E00 + i) for i in range(symbols)]
+    rng.shuffle(alphabet)
+    return ["".join(alphabet[i : i + 40]) for i in range(0, symbols, 40)]
+
+
 def build_argosmodel(
     out_file: Path,
     from_code: str,
@@ -74,7 +81,11 @@ def build_argosmodel(
     with tempfile.TemporaryDirectory(prefix="argos-build-") as tmp:
         work = Path(tmp)
         corpus = work / "corpus.txt"
-        corpus.write_text("\n".join(synthetic_lines(lines, seed=seed + 7)), "utf-8")
+        text = synthetic_lines(lines, seed=seed + 7)
+        if shape.vocab_size > 1000:
+            # a large vocabulary needs that many distinct symbols to learn
+            text += _wide_lines(shape.vocab_size - 500, seed)
+        corpus.write_text("\n".join(text), "utf-8")
 
         # 1. a SentencePiece model shared by source and target
         spm.SentencePieceTrainer.train(
@@ -155,16 +166,14 @@ def build_argosmodel(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m tests.translation.model_builder OUT FROM TO [preset]``."""
+    """``python -m tests.translation.model_builder OUT FROM TO [preset [seed]]``."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
     out, from_code, to_code = Path(args[0]), args[1], args[2]
     preset = args[3] if len(args) > 3 else "tiny"
-    shape = PRESETS[preset]
-    build_argosmodel(
-        out, from_code, to_code, shape=shape, seed=hash_seed(from_code, to_code)
-    )
+    seed = int(args[4]) if len(args) > 4 else hash_seed(from_code, to_code)
+    build_argosmodel(out, from_code, to_code, shape=PRESETS[preset], seed=seed)
 
 
 def hash_seed(from_code: str, to_code: str) -> int:
@@ -174,9 +183,11 @@ def hash_seed(from_code: str, to_code: str) -> int:
 
 PRESETS = {
     "tiny": ModelShape(eos_bias=2.0),
-    # Argos's real shape (argos-train config): 6+6 layers, d512, 8 heads, ffn 2048
+    # Argos's real shape (argos-train config): 6+6 layers, d512, 8 heads, ffn 2048.
+    # Random logits are nearly flat, so the end-of-sentence bias decides output
+    # length; 1.68 (with seed 0) gives a mix of 1 to ~100 tokens per sentence.
     "argos": ModelShape(
-        vocab_size=8000, d_model=512, layers=6, heads=8, ffn=2048, eos_bias=0.0
+        vocab_size=8000, d_model=512, layers=6, heads=8, ffn=2048, eos_bias=1.68
     ),
 }
 
