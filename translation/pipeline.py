@@ -149,6 +149,7 @@ class TranslationPipeline:
         self._workers: list[asyncio.Task[None]] = []
         self._callbacks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._saturated = False
 
     # lifecycle
 
@@ -206,14 +207,18 @@ class TranslationPipeline:
             return SubmitStatus.CLOSED
         free = self.max_pending - self._queue.qsize()
         if free < len(targets):
-            logger.warning(
+            # one warning per episode of saturation, not one per refused line
+            log = logger.debug if self._saturated else logger.warning
+            log(
                 "translation queue full (%d pending); line %s refused",
                 self._queue.qsize(),
                 line.line_id,
             )
+            self._saturated = True
             self._refuse(line, targets, on_result, SubmitStatus.QUEUE_FULL)
             return SubmitStatus.QUEUE_FULL
 
+        self._saturated = False
         self._ensure_workers()
         for target in targets:
             self._queue.put_nowait(_Job(line, target, on_result))
