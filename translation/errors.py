@@ -1,0 +1,54 @@
+"""Exceptions raised by the translation pipeline.
+
+TranslationError                base of everything raised here on purpose
+ ├── PackageError               an .argosmodel file is unusable
+ ├── BackendUnavailable         a backend cannot be reached or is not installed
+ ├── BackendFailed              a backend answered, but not with a translation
+ ├── UnsupportedPair            no installed pair (direct or via English) fits
+ ├── TranslatorBusy             the backend's own backlog is full
+ └── InterpretingError          an interpreter action that the desk refuses
+"""
+
+from __future__ import annotations
+
+
+class TranslationError(Exception):
+    """Base of every error the translation package raises on purpose."""
+
+    code = "translation_error"
+
+
+class PackageError(TranslationError):
+    """Raised when a translation package file is missing, corrupt or malformed."""
+
+    code = "bad_package"
+
+
+class BackendUnavailable(TranslationError):
+    """Raised when a backend cannot be reached, started or imported."""
+
+    code = "backend_unavailable"
+
+
+class BackendFailed(TranslationError):
+    """Raised when a backend answers with something other than a translation."""
+
+    code = "backend_error"
+
+
+class UnsupportedPair(TranslationError):
+    """Raised when no installed model can translate between two languages."""
+
+    code = "unsupported_pair"
+
+
+class TranslatorBusy(TranslationError):
+    """Raised when a backend's own backlog of work is full."""
+
+    code = "busy"
+
+
+class InterpretingError(TranslationError):
+    """Raised when an interpreter corrects or releases a line the desk refuses."""
+
+    code = "interpreting_error"
