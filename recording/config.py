@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
 from recording.errors import RecordingError
 
@@ -65,7 +65,13 @@ class MediaConfig:
     def rtc_configuration(self) -> RTCConfiguration:
         """An RTCConfiguration that never falls back to aiortc's public STUN."""
         # iceServers=[] (not None) is what keeps aiortc off stun.l.google.com.
-        return RTCConfiguration(iceServers=self.ice_servers())
+        # max-bundle: with aiortc 1.16's default "balanced" policy, the answerer
+        # leaves every video section after the first on a transport that the
+        # BUNDLE step then stops, so those slots never send (RFC 9143 bundles
+        # all sections on the first one's transport, which is what we want).
+        return RTCConfiguration(
+            iceServers=self.ice_servers(), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+        )
 
     def client_constraints(self) -> dict[str, object]:
         """getUserMedia constraints the room page should use, so caps hold at source."""

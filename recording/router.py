@@ -164,11 +164,6 @@ class MediaRouter:
         offer = prefer_forwardable_codecs(sdp)
         self._start_speaker_task()
 
-        previous = self._peers.pop(participant_id, None)
-        if previous is not None:
-            await self._close_peer(previous)
-        self._placement.setdefault(participant_id, None)
-
         pc = RTCPeerConnection(self._config.rtc_configuration())
         peer = _Peer(participant_id=participant_id, pc=pc)
 
@@ -194,6 +189,13 @@ class MediaRouter:
                 f"expected an SDP offer with audio or video aiortc can answer, "
                 f"got one it refused: {exc}"
             ) from exc
+
+        # only a good offer replaces an earlier connection (a reconnect)
+        previous = self._peers.pop(participant_id, None)
+        if previous is not None:
+            await self._close_peer(previous)
+        self._placement.setdefault(participant_id, None)
+        self._assignment.pop(participant_id, None)
 
         local_sdp = pc.localDescription.sdp
         self._note_codecs(peer, local_sdp)

@@ -18,6 +18,7 @@ from typing import Any
 import av
 import numpy
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
     RTCRtpSender,
@@ -109,6 +110,8 @@ class PreEncodedVideo(MediaStreamTrack):
         self._codec = av.CodecContext.create("libvpx", "w")
         self._codec.width, self._codec.height = WIDTH, HEIGHT
         self._codec.pix_fmt = "yuv420p"
+        self._codec.time_base = fractions.Fraction(1, 30)
+        self._codec.framerate = fractions.Fraction(30, 1)
         self._codec.bit_rate = 200_000
         self._codec.gop_size = 15  # a keyframe every half second
         self._codec.options = {"deadline": "realtime", "lag-in-frames": "0"}
@@ -118,7 +121,9 @@ class PreEncodedVideo(MediaStreamTrack):
     async def recv(self) -> av.Packet:
         while not self._pending:
             frame = await self._source.recv()
-            pts, frame.pts, frame.time_base = frame.pts, None, None
+            pts = frame.pts
+            frame.pts = pts // 3000
+            frame.time_base = self._codec.time_base
             for packet in self._codec.encode(frame):
                 packet.pts = pts
                 packet.time_base = VIDEO_TIME_BASE
@@ -189,7 +194,10 @@ class ClientPeer:
 
     async def connect(self, router: MediaRouter) -> None:
         """Offer to the router, apply its answer and start recording."""
-        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # max-bundle, as browsers do in effect: see recording/config.py
+        self.pc = pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         if self.publish_audio:
             self.audio_track = (
                 PreEncodedAudio(self.tag) if self.encoded else TaggedAudio(self.tag)
@@ -228,7 +236,9 @@ class ClientPeer:
             self.tasks.append(asyncio.create_task(self._record(track, index)))
 
         await pc.setLocalDescription(await pc.createOffer())
-        sdp, kind = await router.handle_offer(self.name, pc.localDescription.sdp, "offer")
+        sdp, kind = await router.handle_offer(
+            self.name, pc.localDescription.sdp, "offer"
+        )
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
 
     async def _record(self, track: MediaStreamTrack, slot: int) -> None:
@@ -281,18 +291,20 @@ def identify_audio(frame: av.AudioFrame) -> int | None:
     if float(numpy.abs(samples).max(initial=0)) < 500:
         return None
     spectrum = numpy.abs(numpy.fft.rfft(samples))
-    peak = float(numpy.fft.rfftfreq(len(samples), 1 / frame.sample_rate)[spectrum.argmax()])
+    peak = float(
+        numpy.fft.rfftfreq(len(samples), 1 / frame.sample_rate)[spectrum.argmax()]
+    )
     tag = round(peak / 500)
     return tag if 1 <= tag <= 5 and abs(peak - tag_frequency(tag)) < 120 else None
 
 
 async def wait_until(
-    predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05
+    predicate: Callable[[], Any], within: float = 15.0, interval: float = 0.05
 ) -> float:
     """Poll until ``predicate()`` is true; return the seconds it took."""
     start = time.monotonic()
     while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
+        if time.monotonic() - start > within:
+            raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
     return time.monotonic() - start
