@@ -33,6 +33,16 @@ VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 AUDIO_RATE = 48000
 SAMPLES = 960  # 20 ms
 
+# sha256 of every encoded frame a PreEncoded track produced -> publisher tag,
+# so an encoded-mode subscriber can tell whose frame it got without decoding
+DIGEST_TAGS: dict[str, int] = {}
+AMBIGUOUS = -1
+
+
+def _register(digest: str, tag: int) -> None:
+    if DIGEST_TAGS.setdefault(digest, tag) != tag:
+        DIGEST_TAGS[digest] = AMBIGUOUS
+
 
 def tag_luma(tag: int) -> int:
     """The flat luma level publisher number ``tag`` paints (1..5)."""
@@ -117,6 +127,7 @@ class PreEncodedVideo(MediaStreamTrack):
         self._codec.options = {"deadline": "realtime", "lag-in-frames": "0"}
         self._pending: list[av.Packet] = []
         self.hashes: set[str] = set()
+        self.tag = tag
 
     async def recv(self) -> av.Packet:
         while not self._pending:
@@ -127,7 +138,9 @@ class PreEncodedVideo(MediaStreamTrack):
             for packet in self._codec.encode(frame):
                 packet.pts = pts
                 packet.time_base = VIDEO_TIME_BASE
-                self.hashes.add(hashlib.sha256(bytes(packet)).hexdigest())
+                digest = hashlib.sha256(bytes(packet)).hexdigest()
+                self.hashes.add(digest)
+                _register(digest, self.tag)
                 self._pending.append(packet)
         return self._pending.pop(0)
 
@@ -148,6 +161,7 @@ class PreEncodedAudio(MediaStreamTrack):
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=48000)
         self._pending: list[av.Packet] = []
         self.hashes: set[str] = set()
+        self.tag = tag
         self._pts = 0
 
     async def recv(self) -> av.Packet:
@@ -158,7 +172,9 @@ class PreEncodedAudio(MediaStreamTrack):
                     packet.pts = self._pts
                     packet.time_base = fractions.Fraction(1, AUDIO_RATE)
                     self._pts += SAMPLES
-                    self.hashes.add(hashlib.sha256(bytes(packet)).hexdigest())
+                    digest = hashlib.sha256(bytes(packet)).hexdigest()
+                    self.hashes.add(digest)
+                    _register(digest, self.tag)
                     self._pending.append(packet)
         return self._pending.pop(0)
 
@@ -249,7 +265,9 @@ class ClientPeer:
                 return
             if isinstance(item, av.Packet):
                 digest = hashlib.sha256(bytes(item)).hexdigest()
-                record = Received(time.monotonic(), track.kind, slot, None, digest)
+                tag = DIGEST_TAGS.get(digest)
+                tag = None if tag == AMBIGUOUS else tag
+                record = Received(time.monotonic(), track.kind, slot, tag, digest)
                 record.pts = item.pts
             elif isinstance(item, av.VideoFrame):
                 record = Received(time.monotonic(), "video", slot, identify_video(item))
