@@ -1,0 +1,328 @@
+"""Real aiortc test peers with tagged synthetic media, for the media router tests.
+
+Each publisher paints its video a flat luma level and plays a sine tone at its
+own frequency, so a subscriber can tell from the decoded media alone whose
+frames it got, without trusting anything the router reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import numpy
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from recording import MediaRouter, forwarding
+
+WIDTH, HEIGHT = 160, 120
+VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
+AUDIO_RATE = 48000
+SAMPLES = 960  # 20 ms
+
+# sha256 of every encoded frame a PreEncoded track produced -> publisher tag,
+# so an encoded-mode subscriber can tell whose frame it got without decoding
+DIGEST_TAGS: dict[str, int] = {}
+AMBIGUOUS = -1
+
+
+def _register(digest: str, tag: int) -> None:
+    if DIGEST_TAGS.setdefault(digest, tag) != tag:
+        DIGEST_TAGS[digest] = AMBIGUOUS
+
+
+def tag_luma(tag: int) -> int:
+    """The flat luma level publisher number ``tag`` paints (1..5)."""
+    return 20 + 40 * tag
+
+
+def tag_frequency(tag: int) -> float:
+    """The tone frequency publisher number ``tag`` plays (1..5)."""
+    return 500.0 * tag
+
+
+class TaggedVideo(MediaStreamTrack):
+    """Flat-colour 160x120 frames at 30 fps whose luma identifies the publisher."""
+
+    kind = "video"
+
+    def __init__(self, tag: int) -> None:
+        super().__init__()
+        planes = numpy.full((HEIGHT * 3 // 2, WIDTH), 128, dtype=numpy.uint8)
+        planes[:HEIGHT] = tag_luma(tag)
+        self._planes = planes
+        self._start: float | None = None
+        self._count = 0
+
+    async def recv(self) -> av.VideoFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        self._count += 1
+        delay = self._start + self._count / 30 - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        frame = av.VideoFrame.from_ndarray(self._planes, format="yuv420p")
+        frame.pts = self._count * 3000
+        frame.time_base = VIDEO_TIME_BASE
+        return frame
+
+
+class TaggedAudio(MediaStreamTrack):
+    """A 20 ms mono s16 sine tone whose frequency identifies the publisher."""
+
+    kind = "audio"
+
+    def __init__(self, tag: int, amplitude: float = 8000.0) -> None:
+        super().__init__()
+        self.frequency = tag_frequency(tag)
+        self.amplitude = amplitude
+        self._start: float | None = None
+        self._count = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        delay = self._start + self._count * SAMPLES / AUDIO_RATE - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        t = (numpy.arange(SAMPLES) + self._count * SAMPLES) / AUDIO_RATE
+        wave = self.amplitude * numpy.sin(2 * numpy.pi * self.frequency * t)
+        samples = wave.astype(numpy.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = self._count * SAMPLES
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        self._count += 1
+        return frame
+
+
+class PreEncodedVideo(MediaStreamTrack):
+    """VP8 packets from our own encoder, so their bytes can be checked downstream."""
+
+    kind = "video"
+
+    def __init__(self, tag: int) -> None:
+        super().__init__()
+        self._source = TaggedVideo(tag)
+        self._codec = av.CodecContext.create("libvpx", "w")
+        self._codec.width, self._codec.height = WIDTH, HEIGHT
+        self._codec.pix_fmt = "yuv420p"
+        self._codec.time_base = fractions.Fraction(1, 30)
+        self._codec.framerate = fractions.Fraction(30, 1)
+        self._codec.bit_rate = 200_000
+        self._codec.gop_size = 15  # a keyframe every half second
+        self._codec.options = {"deadline": "realtime", "lag-in-frames": "0"}
+        self._pending: list[av.Packet] = []
+        self.hashes: set[str] = set()
+        self.tag = tag
+
+    async def recv(self) -> av.Packet:
+        while not self._pending:
+            frame = await self._source.recv()
+            pts = frame.pts
+            frame.pts = pts // 3000
+            frame.time_base = self._codec.time_base
+            for packet in self._codec.encode(frame):
+                packet.pts = pts
+                packet.time_base = VIDEO_TIME_BASE
+                digest = hashlib.sha256(bytes(packet)).hexdigest()
+                self.hashes.add(digest)
+                _register(digest, self.tag)
+                self._pending.append(packet)
+        return self._pending.pop(0)
+
+
+class PreEncodedAudio(MediaStreamTrack):
+    """Opus packets from our own encoder, so their bytes can be checked downstream."""
+
+    kind = "audio"
+
+    def __init__(self, tag: int) -> None:
+        super().__init__()
+        self._source = TaggedAudio(tag)
+        self._codec = av.CodecContext.create("libopus", "w")
+        self._codec.sample_rate = AUDIO_RATE
+        self._codec.layout = "stereo"
+        self._codec.format = "s16"
+        self._codec.bit_rate = 32000
+        self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=48000)
+        self._pending: list[av.Packet] = []
+        self.hashes: set[str] = set()
+        self.tag = tag
+        self._pts = 0
+
+    async def recv(self) -> av.Packet:
+        while not self._pending:
+            frame = await self._source.recv()
+            for resampled in self._resampler.resample(frame):
+                for packet in self._codec.encode(resampled):
+                    packet.pts = self._pts
+                    packet.time_base = fractions.Fraction(1, AUDIO_RATE)
+                    self._pts += SAMPLES
+                    digest = hashlib.sha256(bytes(packet)).hexdigest()
+                    self.hashes.add(digest)
+                    _register(digest, self.tag)
+                    self._pending.append(packet)
+        return self._pending.pop(0)
+
+
+@dataclass
+class Received:
+    """One frame as a test peer's receiver got it."""
+
+    at: float
+    kind: str
+    slot: int
+    tag: int | None
+    digest: str | None = None
+    pts: int | None = None
+
+
+@dataclass
+class ClientPeer:
+    """An aiortc client: publishes tagged media, records what each slot receives."""
+
+    name: str
+    tag: int
+    slots: int = 3
+    publish_audio: bool = True
+    publish_video: bool = True
+    encoded: bool = False
+    received: list[Received] = field(default_factory=list)
+    video_track: MediaStreamTrack | None = None
+    audio_track: MediaStreamTrack | None = None
+    pc: RTCPeerConnection | None = None
+    video_codec: str | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def connect(self, router: MediaRouter) -> None:
+        """Offer to the router, apply its answer and start recording."""
+        # max-bundle, as browsers do in effect: see recording/config.py
+        self.pc = pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        if self.publish_audio:
+            self.audio_track = (
+                PreEncodedAudio(self.tag) if self.encoded else TaggedAudio(self.tag)
+            )
+            pc.addTransceiver(self.audio_track, direction="sendrecv")
+        else:
+            pc.addTransceiver("audio", direction="recvonly")
+        if self.publish_video:
+            self.video_track = (
+                PreEncodedVideo(self.tag) if self.encoded else TaggedVideo(self.tag)
+            )
+            pc.addTransceiver(self.video_track, direction="sendrecv")
+        else:
+            pc.addTransceiver("video", direction="recvonly")
+        for _ in range(self.slots - 1):
+            pc.addTransceiver("audio", direction="recvonly")
+            pc.addTransceiver("video", direction="recvonly")
+        if self.video_codec is not None:
+            wanted = [
+                c
+                for c in RTCRtpSender.getCapabilities("video").codecs
+                if c.name in (self.video_codec, "rtx")
+            ]
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind == "video":
+                    transceiver.setCodecPreferences(wanted)
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            same_kind = [t for t in pc.getTransceivers() if t.kind == track.kind]
+            index = next(
+                i for i, t in enumerate(same_kind) if t.receiver.track is track
+            )
+            if self.encoded:
+                forwarding.forward_encoded(same_kind[index].receiver)
+            self.tasks.append(asyncio.create_task(self._record(track, index)))
+
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp, kind = await router.handle_offer(
+            self.name, pc.localDescription.sdp, "offer"
+        )
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+
+    async def _record(self, track: MediaStreamTrack, slot: int) -> None:
+        while True:
+            try:
+                item = await track.recv()
+            except MediaStreamError:
+                return
+            if isinstance(item, av.Packet):
+                digest = hashlib.sha256(bytes(item)).hexdigest()
+                tag = DIGEST_TAGS.get(digest)
+                tag = None if tag == AMBIGUOUS else tag
+                record = Received(time.monotonic(), track.kind, slot, tag, digest)
+                record.pts = item.pts
+            elif isinstance(item, av.VideoFrame):
+                record = Received(time.monotonic(), "video", slot, identify_video(item))
+                record.pts = item.pts
+            else:
+                record = Received(time.monotonic(), "audio", slot, identify_audio(item))
+            self.received.append(record)
+
+    def tags_since(self, since: float, kind: str | None = None) -> set[int | None]:
+        """Publisher tags received after ``since`` (monotonic seconds)."""
+        return {
+            r.tag
+            for r in self.received
+            if r.at >= since and (kind is None or r.kind == kind)
+        }
+
+    async def close(self) -> None:
+        """Close the connection and stop recording."""
+        if self.pc is not None:
+            await self.pc.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def identify_video(frame: av.VideoFrame) -> int | None:
+    """The publisher tag whose luma level this frame shows, if any."""
+    luma = frame.to_ndarray(format="gray")
+    mean = float(luma.mean())
+    tag = round((mean - 20) / 40)
+    return tag if 1 <= tag <= 5 and abs(mean - tag_luma(tag)) < 12 else None
+
+
+def identify_audio(frame: av.AudioFrame) -> int | None:
+    """The publisher tag whose tone dominates this frame, or None for silence."""
+    samples = frame.to_ndarray().astype(numpy.float64).reshape(-1)
+    if frame.layout.nb_channels == 2:
+        samples = samples[::2]
+    if float(numpy.abs(samples).max(initial=0)) < 500:
+        return None
+    spectrum = numpy.abs(numpy.fft.rfft(samples))
+    peak = float(
+        numpy.fft.rfftfreq(len(samples), 1 / frame.sample_rate)[spectrum.argmax()]
+    )
+    tag = round(peak / 500)
+    return tag if 1 <= tag <= 5 and abs(peak - tag_frequency(tag)) < 120 else None
+
+
+async def wait_until(
+    predicate: Callable[[], Any], within: float = 15.0, interval: float = 0.05
+) -> float:
+    """Poll until ``predicate()`` is true; return the seconds it took."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > within:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(interval)
+    return time.monotonic() - start
