@@ -196,9 +196,10 @@ class _Part:
 class _Receiver:
     """python-multipart callbacks that write the file part to a partial file."""
 
-    def __init__(self, directory: Path, budget: int) -> None:
+    def __init__(self, directory: Path, budget: int, over_code: str) -> None:
         self.directory = directory
         self.budget = budget
+        self.over_code = over_code
         self.fields: dict[str, str] = {}
         self.staged: StagedFile | None = None
         self.finished = False
@@ -281,7 +282,7 @@ class _Receiver:
         if self._size > self.budget:
             raise UploadTooLarge(
                 f"The file is larger than the {self.budget} bytes still allowed.",
-                code="file_too_large",
+                code=self.over_code,
                 field="file",
                 details={"limit": self.budget},
             )
@@ -367,10 +368,13 @@ async def receive_upload(
     storage: StorageSettings,
     budget: int,
     content_length: int | None = None,
+    over_code: str = "file_too_large",
 ) -> tuple[StagedFile, UploadForm]:
     """Stream a multipart body into a partial file; return it and the fields.
 
-    ``budget`` is the most bytes the file may have. The partial file is
+    ``budget`` is the most bytes the file may have; going over it is refused
+    with ``over_code`` (``case_storage_full`` when the case's total is what
+    limits the file). The partial file is
     deleted on any error; on success the caller owns it (``store_evidence``
     renames or deletes it).
     """
@@ -379,11 +383,12 @@ async def receive_upload(
         raise UploadTooLarge(
             f"The upload is {content_length} bytes; at most {budget} are allowed "
             "for this file.",
+            code=over_code,
             field="file",
             details={"limit": budget},
         )
     storage.evidence_dir.mkdir(parents=True, exist_ok=True)
-    receiver = _Receiver(storage.evidence_dir, budget)
+    receiver = _Receiver(storage.evidence_dir, budget, over_code)
     parser = MultipartParser(boundary, receiver.callbacks())
     try:
         try:
@@ -505,8 +510,11 @@ def _check_room(storage: StorageSettings, count: int, used: int, size: int) -> N
         )
 
 
-async def upload_budget(services: Services, caller: Caller, reference: str) -> int:
-    """Check the caller may add evidence now; return the most bytes the file may have.
+async def upload_budget(
+    services: Services, caller: Caller, reference: str
+) -> tuple[int, str]:
+    """Check the caller may add evidence now; return the most bytes the file
+    may have and the error code for going over it.
 
     Run before the body is read, so a refused caller never fills the disk.
     """
@@ -517,7 +525,10 @@ async def upload_budget(services: Services, caller: Caller, reference: str) -> i
         _check_open(case)
         count, used = await _usage(session, case)
     _check_room(storage, count, used, 1)
-    return min(storage.max_file_bytes, storage.max_case_bytes - used)
+    room = storage.max_case_bytes - used
+    if room < storage.max_file_bytes:
+        return room, "case_storage_full"
+    return storage.max_file_bytes, "file_too_large"
 
 
 async def store_evidence(
@@ -628,7 +639,7 @@ async def upload_from_request(
     services: Services, caller: Caller, reference: str, request: Any
 ) -> EvidenceItem:
     """Receive a multipart upload from a Starlette request and store it."""
-    budget = await upload_budget(services, caller, reference)
+    budget, over_code = await upload_budget(services, caller, reference)
     length = request.headers.get("content-length")
     staged, form = await receive_upload(
         request.stream(),
@@ -636,6 +647,7 @@ async def upload_from_request(
         services.settings.storage,
         budget,
         int(length) if length and length.isdigit() else None,
+        over_code,
     )
     return await store_evidence(services, caller, reference, staged, form)
 
