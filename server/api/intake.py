@@ -93,9 +93,11 @@ class CaseOut(BaseModel):
     evidence: list[EvidenceOut]
 
 
-def actor_role(actor: str, parties: dict[int, Party]) -> str:
+def actor_role(actor: str, parties: dict[int, Party], event_kind: str = "") -> str:
     """How an event-log actor is shown: claimant, respondent, staff or public."""
     kind, _, ident = actor.partition(":")
+    if kind == "public" and event_kind == "case.filed":
+        return PartyRole.CLAIMANT.value  # a filing without an account
     if kind == "party" and ident.isdigit() and int(ident) in parties:
         return parties[int(ident)].role.value
     if kind == "user":
@@ -169,7 +171,7 @@ async def case_view(services: Services, caller: Caller, reference: str) -> CaseO
             seq=event.seq,
             kind=event.kind,
             actor=event.actor,
-            actor_role=actor_role(event.actor, parties),
+            actor_role=actor_role(event.actor, parties, event.kind),
             at=event.created_at,
         )
         for event in events

@@ -274,7 +274,7 @@ async def test_a_party_sees_the_case_but_not_the_other_sides_contacts(
     assert other["name"] == "Bright Shop Ltd"
     assert other["email"] is None and other["phone"] is None
     assert [(e["kind"], e["actor_role"]) for e in view["timeline"]] == [
-        ("case.filed", "public")
+        ("case.filed", "claimant")
     ]
     assert "payload" not in view["timeline"][0]
     assert view["evidence"] == []
