@@ -11,10 +11,16 @@ from starlette.requests import Request
 from server import permissions
 from server.api.base import endpoint
 from server.auth import Caller
+from server.errors import TooManyRequests
 from server.evidence import case_evidence
 from server.intake import FilingIn, file_case, find_case, format_amount, party_link_path
 from server.models import Case, CaseEvent, EvidenceItem, Party, PartyRole
 from server.services import Services
+from server.throttle import Throttle
+
+# filings per client address per hour: generous for a family or a shop
+# filing several disputes, low enough to stop a script flooding the queue
+FILINGS_PER_HOUR = 20
 
 
 class FiledOut(BaseModel):
@@ -199,6 +205,14 @@ async def case_view(services: Services, caller: Caller, reference: str) -> CaseO
     )
 
 
+def _filing_throttle(services: Services) -> Throttle:
+    found = services.extras.get("filing_throttle")
+    if found is None:
+        found = Throttle("filing-ip", FILINGS_PER_HOUR, 3600, services.redis)
+        services.extras["filing_throttle"] = found
+    return found
+
+
 @endpoint(
     "/cases",
     "POST",
@@ -219,11 +233,20 @@ async def case_view(services: Services, caller: Caller, reference: str) -> CaseO
         "amount_precision",
         "currency_required",
         "unsupported_currency",
+        "rate_limited",
     ),
 )
 async def file_dispute(request: Request, caller: Caller, body: FilingIn) -> FiledOut:
     """File a dispute; no account needed. Returns the claimant's personal link."""
     services: Services = request.app.state.services
+    if not caller.is_staff:
+        client_ip = request.client.host if request.client else "unknown"
+        if not await _filing_throttle(services).hit(client_ip):
+            raise TooManyRequests(
+                "Too many disputes were filed from this address in the last "
+                "hour; try again later.",
+                code="rate_limited",
+            )
     case, tokens = await file_case(services, body, caller)
     claimant = next(p for p in case.parties if p.role is PartyRole.CLAIMANT)
     token = tokens[claimant.id]

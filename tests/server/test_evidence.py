@@ -672,3 +672,50 @@ async def test_the_case_officer_sets_the_verification_status(
         )
     ).json()
     assert view["evidence"][0]["status"] == "verified"
+
+
+async def test_the_upload_is_streamed_never_buffered_whole(
+    app: RunningApp, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler must not fall back on Request.body() or Request.form()."""
+    from starlette.requests import Request
+
+    async def forbidden(self: Request, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the upload handler buffered the body")
+
+    filed = await file_via_api(client)
+    monkeypatch.setattr(Request, "body", forbidden)
+    monkeypatch.setattr(Request, "form", forbidden)
+    content = png_bytes(200, 200, seed=11) + b"\x00" * 300_000
+    response = await upload(client, filed["reference"], filed["token"], content)
+    assert response.status_code == 201
+    assert response.json()["sha256"] == hashlib.sha256(content).hexdigest()
+
+
+async def test_concurrent_uploads_respect_the_count_limit(
+    small_app: RunningApp,
+) -> None:
+    async with small_app.client() as client:
+        filed = await file_via_api(client)
+
+        async def one(i: int) -> httpx.Response:
+            async with small_app.client() as c:
+                return await upload(
+                    c, filed["reference"], filed["token"], png_bytes(seed=i)
+                )
+
+        responses = await asyncio.gather(*(one(i) for i in range(6)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201, 201, 201, 409, 409, 409]
+    refused = {r.json()["error"]["code"] for r in responses if r.status_code == 409}
+    assert refused == {"too_many_files"}
+    assert len(await evidence_rows(small_app)) == 3
+    assert len(stray_files(evidence_dir(small_app))) == 3
+    async with small_app.services.db.read() as session:
+        case = (
+            await session.execute(
+                select(Case).where(Case.reference == filed["reference"])
+            )
+        ).scalar_one()
+        assert await verify_chain(session, case) == []
+        assert case.event_count == 4

@@ -316,3 +316,28 @@ async def test_a_revoked_link_no_longer_opens_the_case(
         headers={"Authorization": f"Bearer {filed['token']}"},
     )
     assert response.status_code == 401
+
+
+async def test_filing_is_throttled_per_address(
+    app: RunningApp, client: httpx.AsyncClient
+) -> None:
+    from server.api.intake import FILINGS_PER_HOUR
+
+    for i in range(FILINGS_PER_HOUR):
+        await file_via_api(client, facts=f"Dispute {i}")
+    response = await client.post("/api/cases", json=filing())
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limited"
+
+    # staff filing on someone's behalf is not counted against the address
+    officer = await make_staff(app, Role.CASE_OFFICER, "officer@example.org")
+    async with staff_client(app, officer) as staff:
+        filed = await staff.post("/api/cases", json=filing())
+        assert filed.status_code == 201
+    async with app.services.db.read() as session:
+        event = (
+            await session.execute(
+                select(CaseEvent).order_by(CaseEvent.id.desc()).limit(1)
+            )
+        ).scalar_one()
+    assert event.actor == f"user:{officer.id}"
