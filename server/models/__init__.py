@@ -11,6 +11,7 @@ from server.models.cases import (
     Party,
     PartyRole,
 )
+from server.models.intake import ReferenceCounter
 from server.models.sessions import (
     MediationSession,
     Participant,
@@ -33,6 +34,7 @@ __all__ = [
     "ParticipantKind",
     "Party",
     "PartyRole",
+    "ReferenceCounter",
     "Role",
     "SessionStatus",
     "TranscriptLine",
