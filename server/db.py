@@ -93,6 +93,9 @@ class Database:
         """A transaction for queries only; it is rolled back at the end."""
         async with self._reader() as session, session.begin():
             yield session
+            # detach before the rollback, which would otherwise expire every
+            # loaded object and leave the caller with unreadable instances
+            session.expunge_all()
             await session.rollback()
 
     async def ping(self) -> None:

@@ -16,4 +16,6 @@ async def home(request: Request) -> Response:
 
 def page_routes() -> list[BaseRoute]:
     """Every HTML page route."""
-    return [Route("/", home, methods=["GET"], name="home")]
+    from server import casework_pages
+
+    return [Route("/", home, methods=["GET"], name="home"), *casework_pages.routes]
