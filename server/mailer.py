@@ -41,9 +41,10 @@ def build_message(mail: OutboxMail, sender: str) -> EmailMessage:
     message["Date"] = formatdate(localtime=False)
     domain = parseaddr(sender)[1].partition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(idstring=f"accord-{mail.id}", domain=domain)
-    message["Content-Language"] = mail.language
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body, charset="utf-8")
+    # after set_content, which clears every Content-* header
+    message["Content-Language"] = mail.language
     return message
 
 
