@@ -145,9 +145,11 @@ def create_app(settings: Settings | None = None) -> Any:
     """Build the ASGI application: Socket.IO outermost, Starlette inside."""
     services = build_services(settings or load_settings())
 
+    from server.mailer import install_mailer
     from server.realtime import install_realtime
 
     install_realtime(services)
+    install_mailer(services)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -130,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_commands() -> list[Callable[[Any], None]]:
     """Subcommands contributed by other modules (casework, translation)."""
-    return []
+    from server import demo, verify
+
+    return [verify.register, demo.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,10 @@ async def home(request: Request) -> Response:
 
 def page_routes() -> list[BaseRoute]:
     """Every HTML page route."""
-    from server import intake_pages
+    from server import casework_pages, intake_pages
 
-    return [Route("/", home, methods=["GET"], name="home"), *intake_pages.routes]
+    return [
+        Route("/", home, methods=["GET"], name="home"),
+        *intake_pages.routes,
+        *casework_pages.routes,
+    ]

@@ -50,6 +50,8 @@ PERMISSIONS: dict[str, Rule] = {
     "case.assign": Rule(CASEWORK, True),
     "case.classify": Rule(CASEWORK, True),
     "case.links": Rule(CASEWORK, True),
+    # the claimant answers a request for information through their link
+    "case.inform": Rule(frozenset({PARTY}), True),
     # staff administration
     "user.me": Rule(STAFF),
     "user.list": Rule(frozenset({ADMIN, OFFICER})),

@@ -50,6 +50,12 @@ class MailSettings:
     password: str | None = None
     starttls: bool = False
     sender: str = "Accord <no-reply@localhost>"
+    # the outbox sender: tries per mail, first retry delay (doubled each
+    # time, capped at an hour), and how often the outbox is polled
+    max_attempts: int = 8
+    retry_base_s: float = 30.0
+    poll_s: float = 2.0
+    timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         password=read.optional("SMTP_PASSWORD"),
         starttls=read.flag("SMTP_STARTTLS", False),
         sender=read.text("MAIL_FROM", "Accord <no-reply@localhost>"),
+        max_attempts=read.integer("MAIL_MAX_ATTEMPTS", 8, minimum=1),
+        retry_base_s=read.number("MAIL_RETRY_S", 30.0),
+        poll_s=read.number("MAIL_POLL_S", 2.0),
+        timeout_s=read.number("SMTP_TIMEOUT_S", 30.0),
     )
     rooms = RoomSettings(
         max_message_chars=read.integer("ROOM_MAX_MESSAGE_CHARS", 4000, minimum=1),

@@ -7,6 +7,6 @@ from starlette.routing import BaseRoute
 
 def api_routes() -> list[BaseRoute]:
     """Every JSON API route, gathered from the API modules."""
-    from server.api import evidence, intake, staff
+    from server.api import casework, evidence, intake, staff
 
-    return [*staff.routes, *intake.routes, *evidence.routes]
+    return [*staff.routes, *intake.routes, *evidence.routes, *casework.routes]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 19:47:55.262478
+Create Date: 2026-12-03 20:00:46.353280
 """
 
 from collections.abc import Sequence
