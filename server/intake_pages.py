@@ -13,13 +13,13 @@ from server import permissions
 from server.api.intake import case_view
 from server.auth import PARTY_COOKIE, PARTY_LINK_MAX_AGE
 from server.errors import DomainError, NotAuthenticated
-from server.evidence import CATEGORIES as EVIDENCE_CATEGORIES
 from server.evidence import CLOSED_STATUSES
 from server.intake import CATEGORIES, CURRENCIES
 from server.middleware import resolve_caller
 from server.models import Case, CaseStatus, Party
 from server.services import Services
 from server.templates import render
+from server.uploads import CATEGORIES as EVIDENCE_CATEGORIES
 
 logger = logging.getLogger(__name__)
 

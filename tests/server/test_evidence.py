@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from server.caselog import verify_chain
-from server.evidence import clean_filename
 from server.models import Case, CaseEvent, CaseStatus, EvidenceItem, Role
+from server.uploads import clean_filename
 from tests.conftest import RunningApp, start_live_server
 from tests.server.intake_support import (
     file_via_api,
