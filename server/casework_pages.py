@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -13,7 +15,7 @@ from server.api.casework import _allows, case_detail, queue_page
 from server.auth import PARTY_COOKIE, PARTY_LINK_MAX_AGE, Caller
 from server.errors import DomainError, NotAuthenticated
 from server.middleware import resolve_caller
-from server.models import CaseStatus
+from server.models import CaseStatus, User
 from server.services import Services
 from server.templates import render
 
@@ -97,6 +99,7 @@ async def staff_case(request: Request) -> Response:
 
     suggestions = []
     links = []
+    actors = await _actor_names(services, detail.events)
     if _allows(caller, "case.assign"):
         from server.api.casework import Suggestion
 
@@ -135,11 +138,26 @@ async def staff_case(request: Request) -> Response:
             "may_verify": _allows(caller, "evidence.verify"),
             "suggestions": suggestions,
             "links": links,
+            "actors": actors,
             "priorities": casework.PRIORITIES,
             "complexities": casework.COMPLEXITIES,
             "script_catalogue": _script_catalogue(request),
         },
     )
+
+
+async def _actor_names(services: Services, events: list[Any]) -> dict[str, str]:
+    """Staff names for the ``user:<id>`` actors of a timeline."""
+    ids = {
+        int(e.actor.split(":", 1)[1])
+        for e in events
+        if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()
+    }
+    if not ids:
+        return {}
+    async with services.db.read() as session:
+        rows = await session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+        return {f"user:{uid}": name for uid, name in rows.all()}
 
 
 async def party_link_landing(request: Request) -> Response:
