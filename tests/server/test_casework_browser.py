@@ -49,6 +49,7 @@ async def test_officer_accepts_and_assigns_a_chinese_case(
         services, Role.MEDIATOR, name="张调解", languages="zh-CN,en"
     )
     await make_user(services, Role.MEDIATOR, name="Sam Only-English", languages="en")
+    interpreter = await make_user(services, Role.INTERPRETER, name="刘译员")
     case = await make_case(
         services,
         parties=(
@@ -124,6 +125,7 @@ async def test_officer_accepts_and_assigns_a_chinese_case(
     first_option = select.locator("option").first
     assert "张调解" in await first_option.inner_text()
     await select.select_option(str(mediator.id))
+    await page.get_by_label("刘译员").check()
     await page.get_by_role("button", name="指派调解员").click()
     await page.locator("#case-status", has_text="已指派调解员").wait_for()
     await page.get_by_role("heading", name="时间线").scroll_into_view_if_needed()
@@ -136,6 +138,7 @@ async def test_officer_accepts_and_assigns_a_chinese_case(
     assert stored.status == CaseStatus.ASSIGNED
     assert stored.mediator_id == mediator.id
     assert stored.officer_id == officer.id
+    assert stored.interpreter_ids == [interpreter.id]
     # no script error, no CSP violation; the only failures are the wrong
     # password and the browser's own favicon request
     assert problems == []

@@ -124,7 +124,11 @@ if (assignment) {
     event.preventDefault();
     act(assignment, document.getElementById("assignment-error"),
       `/api/cases/${ref}/assignment`,
-      { mediator_id: Number(assignment.elements.mediator_id.value) },
+      {
+        mediator_id: Number(assignment.elements.mediator_id.value),
+        interpreter_ids: [...assignment.querySelectorAll("input[name=interpreter_ids]:checked")]
+          .map((box) => Number(box.value)),
+      },
       t("casework.js.saved"));
   });
 }
