@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from server import casework, i18n
-from server.api.casework import _allows, case_detail, queue_page
+from server.api.casework import (
+    Suggestion,
+    case_detail,
+    may,
+    party_link,
+    queue_page,
+)
 from server.auth import Caller
 from server.errors import DomainError, NotAuthenticated
 from server.middleware import resolve_caller
-from server.models import CaseStatus
+from server.models import Case, CaseStatus, Role, User
 from server.services import Services
 from server.templates import render
 
@@ -97,11 +105,16 @@ async def staff_case(request: Request) -> Response:
 
     suggestions = []
     links = []
-    if _allows(caller, "case.assign"):
-        from server.api.casework import Suggestion
-
-        async with services.db.read() as session:
-            case = await casework.load_case(session, reference)
+    interpreters: list[User] = []
+    actors = await _actor_names(services, detail.events)
+    async with services.db.read() as session:
+        case = await casework.load_case(session, reference)
+        if may(caller, "case.links"):
+            links = [
+                party_link(services, p)
+                for p in await casework.parties_of(session, case)
+            ]
+        if may(caller, "case.assign"):
             ranked = await casework.suggest_mediators(session, case)
             suggestions = [
                 Suggestion(
@@ -113,33 +126,51 @@ async def staff_case(request: Request) -> Response:
                 )
                 for u, m, n in ranked
             ]
-            if _allows(caller, "case.links"):
-                from server.api.casework import party_link
-
-                links = [
-                    party_link(services, p)
-                    for p in await casework.parties_of(session, case)
-                ]
+            interpreters = list(
+                (
+                    await session.execute(
+                        select(User)
+                        .where(User.role == Role.INTERPRETER, User.active.is_(True))
+                        .order_by(User.name)
+                    )
+                ).scalars()
+            )
     return render(
         request,
         "staff_case.html",
         {
             "caller": caller,
             "case": detail,
-            "may_screen": _allows(caller, "case.screen")
+            "may_screen": may(caller, "case.screen")
             and detail.status in (CaseStatus.SUBMITTED, CaseStatus.INFO_REQUESTED),
-            "may_classify": _allows(caller, "case.classify")
+            "may_classify": may(caller, "case.classify")
             and detail.status not in casework.FINAL_STATUSES,
-            "may_assign": _allows(caller, "case.assign")
+            "may_assign": may(caller, "case.assign")
             and detail.status in (CaseStatus.ACCEPTED, CaseStatus.ASSIGNED),
-            "may_verify": _allows(caller, "evidence.verify"),
+            "may_verify": may(caller, "evidence.verify"),
             "suggestions": suggestions,
             "links": links,
+            "actors": actors,
+            "interpreters": interpreters,
             "priorities": casework.PRIORITIES,
             "complexities": casework.COMPLEXITIES,
             "script_catalogue": _script_catalogue(request),
         },
     )
+
+
+async def _actor_names(services: Services, events: list[Any]) -> dict[str, str]:
+    """Staff names for the ``user:<id>`` actors of a timeline."""
+    ids = {
+        int(e.actor.split(":", 1)[1])
+        for e in events
+        if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()
+    }
+    if not ids:
+        return {}
+    async with services.db.read() as session:
+        rows = await session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+        return {f"user:{uid}": name for uid, name in rows.all()}
 
 
 async def party_case(request: Request) -> Response:
@@ -164,7 +195,7 @@ async def party_case(request: Request) -> Response:
         {
             "case": detail,
             "party": caller.party,
-            "may_inform": _allows(caller, "case.inform")
+            "may_inform": may(caller, "case.inform")
             and detail.status == CaseStatus.INFO_REQUESTED
             and str(caller.party.role) == "claimant",
             "script_catalogue": _script_catalogue(request),
@@ -173,8 +204,6 @@ async def party_case(request: Request) -> Response:
 
 
 async def _reference_of(services: Services, case_id: int) -> str:
-    from server.models import Case
-
     async with services.db.read() as session:
         case = await session.get(Case, case_id)
     assert case is not None

@@ -151,6 +151,13 @@ class PartyLink(BaseModel):
 # -- helpers -------------------------------------------------------------------
 
 
+def wake_mailer(services: Services) -> None:
+    """Have this process's outbox sender look for the mail just committed."""
+    mailer = services.extras.get("mailer")
+    if mailer is not None:
+        mailer.wake()
+
+
 def summary(case: Case) -> CaseSummary:
     return CaseSummary(
         reference=case.reference,
@@ -165,7 +172,8 @@ def summary(case: Case) -> CaseSummary:
     )
 
 
-def _allows(caller: Caller, action: str) -> bool:
+def may(caller: Caller, action: str) -> bool:
+    """Whether the permission table lets this caller's kind attempt the action."""
     try:
         permissions.check(caller, action)
     except DomainError:
@@ -188,7 +196,7 @@ async def case_detail(services: Services, caller: Caller, reference: str) -> Cas
         case = await casework.case_for(session, caller, "case.read", reference)
         parties = await casework.parties_of(session, case)
         evidence: list[EvidenceItem] = []
-        if _allows(caller, "evidence.read"):
+        if may(caller, "evidence.read"):
             evidence = list(
                 (
                     await session.execute(
@@ -419,6 +427,7 @@ async def screen_case(
             caller,
             reason=(body.reason or "").strip() or None,
         )
+    wake_mailer(services)
     return StatusOut(reference=case.reference, status=case.status, event_seq=event.seq)
 
 
@@ -450,6 +459,7 @@ async def classify_case(
             priority=body.priority,
             complexity=body.complexity,
         )
+    wake_mailer(services)
     return summary(case)
 
 
@@ -480,6 +490,7 @@ async def assign_case(
             mediator_id=body.mediator_id,
             interpreter_ids=body.interpreter_ids,
         )
+    wake_mailer(services)
     return StatusOut(reference=case.reference, status=case.status, event_seq=event.seq)
 
 
@@ -562,6 +573,7 @@ async def revoke_party_links(request: Request, caller: Caller) -> PartyLink:
         if party is None or party.case_id != case.id:
             raise NotFound("No such party in this case.", code="party_not_found")
         await casework.revoke_links(services, session, case, party, caller)
+    wake_mailer(services)
     return party_link(services, party)
 
 
@@ -587,6 +599,7 @@ async def provide_information(
         event = await casework.provide_information(
             services, session, case, caller, information=body.information
         )
+    wake_mailer(services)
     return StatusOut(reference=case.reference, status=case.status, event_seq=event.seq)
 
 

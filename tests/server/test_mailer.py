@@ -273,3 +273,25 @@ async def test_without_smtp_mail_stays_queued_and_says_so_once(
     assert [r.status for r in await _outbox(db)] == ["pending", "pending"]
     notes = [r for r in caplog.records if "ACCORD_SMTP_HOST is unset" in r.message]
     assert len(notes) == 1 and notes[0].levelno == logging.INFO
+
+
+async def test_a_mail_claimed_by_a_dead_sender_is_retried_after_its_lease(
+    app: RunningApp, smtp: SmtpSink
+) -> None:
+    db = app.services.db
+    await _queue(db, 1)
+    now = [utcnow()]
+    crashed = Mailer(db, _mail_settings(smtp.port), clock=lambda: now[0])
+    survivor = Mailer(db, _mail_settings(smtp.port), clock=lambda: now[0])
+
+    # the first sender claims the mail and dies before delivering it
+    (claimed,) = await crashed.claim()
+    assert claimed.status == "sending"
+    assert await survivor.send_due() == 0  # the lease still holds
+    assert smtp.received == []
+
+    now[0] += timedelta(seconds=crashed.lease_s + 1)
+    assert await survivor.send_due() == 1
+    await _wait_for(lambda: len(smtp.received) == 1)
+    (row,) = await _outbox(db)
+    assert (row.status, row.attempts) == ("sent", 2)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 20:00:46.353280
+Create Date: 2026-12-03 20:15:48.358485
 """
 
 from collections.abc import Sequence

@@ -3,9 +3,16 @@
 // for information. Every action goes through the JSON API with api().
 import { api, ApiError, t } from "./app.js";
 
+// the catalogue's wording for a known error code, else the server's message
+function describe(error) {
+  if (!(error instanceof ApiError)) return t("casework.js.failed");
+  const key = `casework.js.error.${error.code}`;
+  const text = t(key);
+  return text === key ? error.message : text;
+}
+
 function showError(node, error) {
-  if (!node) return;
-  node.textContent = error instanceof ApiError ? error.message : t("casework.js.failed");
+  if (node) node.textContent = describe(error);
 }
 
 function announce(message) {
@@ -117,7 +124,11 @@ if (assignment) {
     event.preventDefault();
     act(assignment, document.getElementById("assignment-error"),
       `/api/cases/${ref}/assignment`,
-      { mediator_id: Number(assignment.elements.mediator_id.value) },
+      {
+        mediator_id: Number(assignment.elements.mediator_id.value),
+        interpreter_ids: [...assignment.querySelectorAll("input[name=interpreter_ids]:checked")]
+          .map((box) => Number(box.value)),
+      },
       t("casework.js.saved"));
   });
 }
@@ -144,7 +155,7 @@ for (const button of document.querySelectorAll("button.revoke")) {
       document.getElementById(`link-${link.party_id}`).value = link.link;
       announce(t("casework.js.revoked"));
     } catch (err) {
-      announce(err instanceof ApiError ? err.message : t("casework.js.failed"));
+      announce(describe(err));
     } finally {
       button.disabled = false;
     }
