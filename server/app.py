@@ -26,6 +26,7 @@ from server.db import Database
 from server.errors import DomainError
 from server.middleware import SecurityHeaders
 from server.pages import page_routes
+from server.realtime import metrics_endpoint
 from server.services import Services
 from server.settings import Settings, ensure_secret_key, load_settings
 
@@ -135,6 +136,7 @@ def build_routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount("/api", routes=api_routes()),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
         *page_routes(),

@@ -93,6 +93,9 @@ class Database:
         """A transaction for queries only; it is rolled back at the end."""
         async with self._reader() as session, session.begin():
             yield session
+            # detach first: a rollback would expire what was read, and callers
+            # use the objects after the block
+            session.expunge_all()
             await session.rollback()
 
     async def ping(self) -> None:
