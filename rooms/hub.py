@@ -503,9 +503,15 @@ class RoomHub:
                 logger.exception(
                     "an after-commit step failed in session %s", session_id
                 )
-        for pid, reason in ctx.disconnect.items():
-            await self.disconnect_participant(session_id, pid, reason)
         await self.push_roster(session_id)
+        if ctx.disconnect:
+            # after the ack: the sender may be among those disconnected
+            self._spawn(self._disconnect_all(session_id, dict(ctx.disconnect)))
+
+    async def _disconnect_all(self, session_id: int, who: dict[int, str]) -> None:
+        await asyncio.sleep(0.05)
+        for pid, reason in who.items():
+            await self.disconnect_participant(session_id, pid, reason)
 
     # -- live-only events -----------------------------------------------------
 

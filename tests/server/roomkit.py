@@ -195,3 +195,49 @@ async def token_for(client: httpx.AsyncClient, session_id: int) -> tuple[str, in
     assert response.status_code == 200, response.text
     body = response.json()
     return body["token"], body["participant_id"]
+
+
+async def full_room(
+    live: Any, *, interpreter: bool = True, observer: bool = False
+) -> dict[str, Any]:
+    """An open session with mediator, both parties, an interpreter (for the
+    claimant) and optionally an observer; every peer holds a token, none is
+    connected yet."""
+    services = live.services
+    world = await seed(services)
+    mediator = await staff_client(services, live.url, world.mediator)
+    created = await mediator.post(
+        f"/api/cases/{world.case_id}/sessions", json={"title": "T", "open": True}
+    )
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    clients = {
+        "mediator": mediator,
+        "claimant": await party_client(services, live.url, world.claimant),
+        "respondent": await party_client(services, live.url, world.respondent),
+    }
+    if interpreter:
+        added = await mediator.post(
+            f"/api/sessions/{session_id}/participants",
+            json={
+                "kind": "interpreter",
+                "user_id": world.interpreter,
+                "attached_party_id": world.claimant,
+            },
+        )
+        assert added.status_code == 201, added.text
+        clients["interpreter"] = await staff_client(
+            services, live.url, world.interpreter
+        )
+    if observer:
+        added = await mediator.post(
+            f"/api/sessions/{session_id}/participants",
+            json={"kind": "observer", "user_id": world.officer},
+        )
+        assert added.status_code == 201, added.text
+        clients["observer"] = await staff_client(services, live.url, world.officer)
+    peers = {}
+    for name, client in clients.items():
+        token, pid = await token_for(client, session_id)
+        peers[name] = Peer(name, token, pid, live.url)
+    return {"world": world, "session_id": session_id, "peers": peers, "http": clients}
