@@ -88,6 +88,7 @@ class RoomMachine(RuleBasedStateMachine):
         # secret -> (audience sides, public, seq, author)
         self.secrets: dict[str, dict[str, Any]] = {}
         self.n = 0
+        self.steps = 0
         COUNTS["sequences"] += 1
 
     # -- helpers --------------------------------------------------------------
@@ -120,6 +121,7 @@ class RoomMachine(RuleBasedStateMachine):
 
     def step(self) -> None:
         COUNTS["steps"] += 1
+        self.steps += 1
 
     # -- rules ----------------------------------------------------------------
 
@@ -220,6 +222,28 @@ class RoomMachine(RuleBasedStateMachine):
             COUNTS["secrets"] += 1
 
     @precondition(lambda self: not self.ended)
+    @rule(
+        who=st.sampled_from(("claimant", "respondent", "interpreter")),
+        room=st.sampled_from(("caucus-a", "caucus-b")),
+    )
+    def caucus_turn(self, who: str, room: str) -> None:
+        """Move someone into a caucus (connecting them) and have them speak."""
+        self.step()
+        if who in self.denied:
+            return
+        if self.place[who] != room or not self.in_room(who):
+            self.move(who, room)
+            COUNTS["steps"] -= 1
+            self.steps -= 1
+        if who not in self.connected:
+            self.join(who)
+            COUNTS["steps"] -= 1
+            self.steps -= 1
+        self.send(who)
+        COUNTS["steps"] -= 1
+        self.steps -= 1
+
+    @precondition(lambda self: not self.ended)
     @rule(room=st.sampled_from(("caucus-a", "caucus-b")))
     def mediator_says_in_caucus(self, room: str) -> None:
         self.step()
@@ -273,7 +297,8 @@ class RoomMachine(RuleBasedStateMachine):
         else:
             assert ack["ok"], ack
 
-    @precondition(lambda self: not self.ended)
+    # ending closes the sequence; late in it, so the steps before it count
+    @precondition(lambda self: not self.ended and self.steps >= 18)
     @rule()
     def end(self) -> None:
         self.step()
