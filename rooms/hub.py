@@ -118,7 +118,7 @@ class RoomHub:
         # writers of one session queue here first, so that only one of this
         # process's writers at a time waits on the database's lock
         self._write_locks: dict[int, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
 
         from rooms import chat, moderation
 
@@ -688,6 +688,6 @@ class RoomHub:
             logger.exception("closing connection %s failed", sid)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[assignment]
+        task: asyncio.Future[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -110,12 +110,15 @@ def _placement_lines(
             {"participants": [s.id for s in moved], "to": to, "by": ctx.seat.id},
         )
     )
-    for seat in moved:
-        if ctx.media is not None:
-            media, pid = ctx.media, seat.id
-            ctx.after_commit(
-                lambda m=media, p=pid: m.set_placement(p, None if to == LOBBY else to)
-            )
+    media = ctx.media
+    if media is not None:
+        ids = [seat.id for seat in moved]
+
+        async def route() -> None:
+            for pid in ids:
+                await media.set_placement(pid, None if to == LOBBY else to)
+
+        ctx.after_commit(route)
     return lines
 
 
@@ -216,11 +219,15 @@ async def mute(ctx: EventContext, body: Mute, tx: RoomTx) -> list[LineSpec]:
                 "room.mute", seat.placement, Visibility.participant(seat.id), content
             )
         )
-        if ctx.media is not None:
-            media, pid = ctx.media, seat.id
-            ctx.after_commit(
-                lambda m=media, p=pid: m.set_muted(p, body.audio, body.video)
-            )
+    media = ctx.media
+    if media is not None:
+        ids = [seat.id for seat in seats]
+
+        async def silence() -> None:
+            for pid in ids:
+                await media.set_muted(pid, body.audio, body.video)
+
+        ctx.after_commit(silence)
     lines.append(
         LineSpec(
             "room.mute",

@@ -423,7 +423,10 @@ async def _caller_seat(db: Any, caller: Caller, session_id: int) -> Participant 
         query = query.where(Participant.user_id == caller.user.id)
     else:
         return None
-    return (await db.execute(query.order_by(Participant.id))).scalars().first()
+    found: Participant | None = (
+        (await db.execute(query.order_by(Participant.id))).scalars().first()
+    )
+    return found
 
 
 @endpoint(

@@ -352,3 +352,51 @@ async def test_ending_over_http_disconnects_everyone_and_refuses_new_tokens(
     )
     assert [ln["kind"] for ln in transcript.json()["lines"]] == ["session.end"]
     await _close(setup)
+
+
+async def test_seat_limit_and_the_officers_transcript_excludes_caucus(
+    tmp_path: Any, database_url: str
+) -> None:
+    from tests.conftest import make_settings, start_live_server
+
+    live = await start_live_server(
+        make_settings(database_url, tmp_path, ACCORD_ROOM_MAX_PARTICIPANTS="4")
+    )
+    try:
+        setup = await full_room(live)  # mediator, two parties, interpreter: 4
+        full = await setup["http"]["mediator"].post(
+            f"/api/sessions/{setup['session_id']}/participants",
+            json={"kind": "observer", "user_id": setup["world"].officer},
+        )
+        assert (
+            full.status_code == 409 and full.json()["error"]["code"] == "session_full"
+        )
+
+        med, cla = await _connect(setup, "mediator", "claimant")
+        await med.call("lobby.admit", {"client_id": "a"})
+        await med.call(
+            "room.move",
+            {
+                "client_id": "m",
+                "participant_ids": [cla.participant_id],
+                "to": "caucus-c",
+            },
+        )
+        await cla.call("chat.send", {"client_id": "c", "text": "OFFICER-MUST-NOT-SEE"})
+        officer = await staff_client(live.services, live.url, setup["world"].officer)
+        sid, case = setup["session_id"], setup["world"].case_id
+        for path in (
+            f"/api/sessions/{sid}/transcript",
+            f"/api/cases/{case}/transcript",
+        ):
+            response = await officer.get(path)
+            assert response.status_code == 200, response.text
+            assert "OFFICER-MUST-NOT-SEE" not in response.text
+        mediator_view = await setup["http"]["mediator"].get(
+            f"/api/cases/{case}/transcript"
+        )
+        assert "OFFICER-MUST-NOT-SEE" in mediator_view.text
+        await officer.aclose()
+        await _close(setup)
+    finally:
+        await live.stop()
