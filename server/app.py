@@ -26,6 +26,7 @@ from server.db import Database
 from server.errors import DomainError
 from server.middleware import SecurityHeaders
 from server.pages import page_routes
+from server.realtime import metrics_endpoint
 from server.services import Services
 from server.settings import Settings, ensure_secret_key, load_settings
 
@@ -44,7 +45,9 @@ def build_services(settings: Settings) -> Services:
 
         redis_client = Redis.from_url(settings.redis_url, decode_responses=False)
         client_manager = socketio.AsyncRedisManager(
-            settings.redis_url, channel="accord-socketio", logger=logger
+            settings.redis_url,
+            channel=f"{settings.rooms.redis_prefix}-socketio",
+            logger=logger,
         )
     sio = socketio.AsyncServer(
         async_mode="asgi",
@@ -135,6 +138,7 @@ def build_routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount("/api", routes=api_routes()),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
         *page_routes(),

@@ -59,7 +59,9 @@ PERMISSIONS: dict[str, Rule] = {
     "user.update": Rule(frozenset({ADMIN})),
     # mediation sessions
     "session.manage": Rule(frozenset({ADMIN, OFFICER, MEDIATOR}), True),
-    "session.join": Rule(frozenset({ADMIN, MEDIATOR, INTERPRETER, PARTY}), True),
+    "session.join": Rule(
+        frozenset({ADMIN, OFFICER, MEDIATOR, INTERPRETER, PARTY}), True
+    ),
     "transcript.read": Rule(frozenset({ADMIN, OFFICER, MEDIATOR, PARTY}), True),
     # reports
     "analytics.read": Rule(frozenset({ADMIN, OFFICER})),

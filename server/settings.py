@@ -67,6 +67,13 @@ class RoomSettings:
     events_per_10s: int = 30
     correction_window_s: int = 120
     token_ttl_s: int = 12 * 3600
+    # packets queued for one connection before it counts as not reading
+    max_pending_packets: int = 256
+    # prefix of the Redis pub/sub channel and presence keys (one per deployment)
+    redis_prefix: str = "accord"
+    # test seam only: exit the process after committing this event kind and
+    # before acknowledging it (the durability test's SIGKILL stand-in)
+    test_crash_after_commit: str = ""
 
 
 @dataclass(frozen=True)
@@ -237,6 +244,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         events_per_10s=read.integer("ROOM_EVENTS_PER_10S", 30, minimum=1),
         correction_window_s=read.integer("ROOM_CORRECTION_WINDOW_S", 120),
         token_ttl_s=read.integer("ROOM_TOKEN_TTL_S", 12 * 3600, minimum=60),
+        max_pending_packets=read.integer("ROOM_MAX_PENDING_PACKETS", 256, minimum=8),
+        test_crash_after_commit=read.text("ROOM_TEST_CRASH_AFTER_COMMIT", ""),
+        redis_prefix=read.text("REDIS_PREFIX", "accord"),
     )
     translation = TranslationSettings(
         backend=read.choice(

@@ -7,6 +7,12 @@ from starlette.routing import BaseRoute
 
 def api_routes() -> list[BaseRoute]:
     """Every JSON API route, gathered from the API modules."""
-    from server.api import casework, evidence, intake, staff
+    from server.api import casework, evidence, intake, sessions, staff
 
-    return [*staff.routes, *intake.routes, *evidence.routes, *casework.routes]
+    return [
+        *staff.routes,
+        *intake.routes,
+        *evidence.routes,
+        *casework.routes,
+        *sessions.routes,
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -59,6 +60,8 @@ class TimelineEntry(BaseModel):
     actor: str
     actor_role: str
     at: str
+    # staff only: what the event recorded (a party sees kinds and times)
+    payload: dict[str, Any] | None = None
 
 
 class EvidenceOut(BaseModel):
@@ -93,6 +96,8 @@ class CaseOut(BaseModel):
     desired_outcome: str
     languages: list[str]
     created_at: datetime
+    mediator_id: int | None
+    officer_id: int | None
     you: PartyOut | None
     parties: list[PartyOut]
     timeline: list[TimelineEntry]
@@ -176,9 +181,11 @@ async def case_view(services: Services, caller: Caller, reference: str) -> CaseO
         TimelineEntry(
             seq=event.seq,
             kind=event.kind,
-            actor=event.actor,
+            # a party learns which side or desk acted, not staff account ids
+            actor=event.actor if caller.user is not None else event.actor.split(":")[0],
             actor_role=actor_role(event.actor, parties, event.kind),
             at=event.created_at,
+            payload=dict(event.payload) if caller.user is not None else None,
         )
         for event in events
         # an event about an item the caller may not see would reveal it
@@ -198,6 +205,8 @@ async def case_view(services: Services, caller: Caller, reference: str) -> CaseO
         desired_outcome=case.desired_outcome,
         languages=list(case.languages),
         created_at=case.created_at,
+        mediator_id=case.mediator_id,
+        officer_id=case.officer_id,
         you=you,
         parties=[_party_out(p, caller) for p in parties.values()],
         timeline=timeline,

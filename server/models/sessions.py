@@ -90,6 +90,10 @@ class Participant(Timestamped, Base):
     admitted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     muted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     removed: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # refused at the lobby by a mediator; cannot connect again
+    denied: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # bumped to revoke every room token issued for this seat so far
+    token_version: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
 
 class TranscriptLine(Base):
@@ -114,6 +118,15 @@ class TranscriptLine(Base):
     # "participant:<id>" for a line meant for one person only
     visibility: Mapped[str] = mapped_column(String(60), nullable=False)
     content: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # for caucus lines: the party sides present when it was said, the only
+    # sides (with the mediators) who may ever see it
+    audience: Mapped[list[int]] = mapped_column(JSON, default=list, nullable=False)
+    # the seq of the first line written by the same event (idempotent resend)
+    batch_seq: Mapped[int | None] = mapped_column(Integer)
+    # the line this one updates (a correction, withdrawal, translation)
+    ref_seq: Mapped[int | None] = mapped_column(Integer)
+    # what non-mediators now see of this line after an update
+    revision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False

@@ -217,7 +217,7 @@ async def test_screening_flow_over_the_api_with_events_and_mail(
         detail = (await staff.get(f"/api/cases/{ref}")).json()
         assert detail["mediator_id"] == mediator.id
         assert detail["priority"] == "urgent"
-        assert [e["kind"] for e in detail["events"]] == [
+        assert [e["kind"] for e in detail["timeline"]] == [
             "case.filed",
             "case.status_changed",
             "case.status_changed",
@@ -225,7 +225,7 @@ async def test_screening_flow_over_the_api_with_events_and_mail(
             "case.classified",
             "case.status_changed",
         ]
-        assert detail["events"][2]["payload"]["information"] == "发票已上传"
+        assert detail["timeline"][2]["payload"]["information"] == "发票已上传"
 
     # five changes, each mailed to both parties in their own language
     mails = await _outbox(app, case)
@@ -383,7 +383,8 @@ async def test_party_sees_own_case_without_the_other_sides_contacts(
         by_id = {p["id"]: p for p in mine["parties"]}
         assert by_id[respondent.id]["email"] == respondent.email
         assert by_id[claimant.id]["email"] is None
-        assert all(e["actor"] in ("public", "party", "user") for e in mine["events"])
+        assert all(e["actor"] in ("public", "party", "user") for e in mine["timeline"])
+        assert all(e["payload"] is None for e in mine["timeline"])
         theirs = await party.get(
             f"/api/cases/{other_case.reference}", headers=bearer(services, respondent)
         )

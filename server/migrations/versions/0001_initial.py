@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 20:15:48.358485
+Create Date: 2026-12-03 21:33:45.465773
 """
 
 from collections.abc import Sequence
@@ -305,6 +305,8 @@ def upgrade() -> None:
         sa.Column("admitted", sa.Boolean(), nullable=False),
         sa.Column("muted", sa.Boolean(), nullable=False),
         sa.Column("removed", sa.Boolean(), nullable=False),
+        sa.Column("denied", sa.Boolean(), nullable=False),
+        sa.Column("token_version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["attached_party_id"],
@@ -341,6 +343,10 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("visibility", sa.String(length=60), nullable=False),
         sa.Column("content", sa.JSON(), nullable=False),
+        sa.Column("audience", sa.JSON(), nullable=False),
+        sa.Column("batch_seq", sa.Integer(), nullable=True),
+        sa.Column("ref_seq", sa.Integer(), nullable=True),
+        sa.Column("revision", sa.JSON(), nullable=True),
         sa.Column("language", sa.String(length=10), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
