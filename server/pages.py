@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.roompage import room_routes
 from server.templates import render
 
 
@@ -16,4 +17,4 @@ async def home(request: Request) -> Response:
 
 def page_routes() -> list[BaseRoute]:
     """Every HTML page route."""
-    return [Route("/", home, methods=["GET"], name="home")]
+    return [Route("/", home, methods=["GET"], name="home"), *room_routes()]

@@ -1,0 +1,228 @@
+"""A mediator and two parties hold a session in three real Chromium contexts."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.auth import PARTY_COOKIE, STAFF_COOKIE
+from server.i18n import LANG_COOKIE
+from server.models import Party, User
+from tests.conftest import LiveServer, unavailable
+from tests.server.roomkit import seed, staff_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+TIMEOUT_MS = 15000
+
+JOINT_EN = "Joint session: everyone can see this"
+PRIVATE_EN = "Private session: only you and the mediator can see this"
+JOINT_ZH = "联合会谈：所有人都能看到这里的内容"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Debian Chromium driven by Playwright."""
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        unavailable("Chromium", "apt-get install chromium")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        unavailable("Playwright", "pip install playwright")
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        await launched.close()
+
+
+async def _context(
+    browser: Any, live: LiveServer, cookie: tuple[str, str], language: str
+) -> Any:
+    context = await browser.new_context(
+        locale=language, viewport={"width": 1100, "height": 900}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    cookies = [cookie, (LANG_COOKIE, language)]
+    await context.add_cookies(
+        [{"name": n, "value": v, "url": live.url} for n, v in cookies]
+    )
+    return context
+
+
+def _shot_name(request: pytest.FixtureRequest, step: str, who: str) -> Path:
+    database = "postgres" if "postgres" in request.node.name else "sqlite"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / f"room-{database}-{step}-{who}.png"
+
+
+async def test_mediator_and_two_parties_go_lobby_joint_caucus_and_back(
+    live_server: LiveServer, browser: Any, request: pytest.FixtureRequest
+) -> None:
+    from playwright.async_api import expect
+
+    services = live_server.services
+    world = await seed(services)
+    http = await staff_client(services, live_server.url, world.mediator)
+    created = await http.post(
+        f"/api/cases/{world.case_id}/sessions", json={"title": "T", "open": True}
+    )
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    await http.aclose()
+
+    async with services.db.read() as db:
+        mediator_user = await db.get(User, world.mediator)
+        claimant_party = await db.get(Party, world.claimant)
+        respondent_party = await db.get(Party, world.respondent)
+        assert mediator_user and claimant_party and respondent_party
+        staff_cookie = services.signer.staff_session(mediator_user)
+        claimant_cookie = services.signer.party_link(claimant_party)
+        respondent_cookie = services.signer.party_link(respondent_party)
+
+    url = f"{live_server.url}/room/{session_id}"
+    contexts = {
+        "mediator": await _context(
+            browser, live_server, (STAFF_COOKIE, staff_cookie), "en"
+        ),
+        "claimant": await _context(
+            browser, live_server, (PARTY_COOKIE, claimant_cookie), "en"
+        ),
+        # the respondent reads the room in Chinese
+        "respondent": await _context(
+            browser, live_server, (PARTY_COOKIE, respondent_cookie), "zh-CN"
+        ),
+    }
+    pages = {name: await ctx.new_page() for name, ctx in contexts.items()}
+    problems: list[str] = []
+    for name, page in pages.items():
+        page.on(
+            "pageerror", lambda exc, n=name: problems.append(f"{n}: {exc}")
+        )
+        page.on(
+            "console",
+            lambda msg, n=name: problems.append(f"{n}: {msg.text} {msg.location}")
+            # base.html names no icon, so the browser asks for /favicon.ico
+            if msg.type == "error" and "favicon.ico" not in str(msg.location)
+            else None,
+        )
+
+    async def shots(step: str) -> None:
+        for name, page in pages.items():
+            await page.screenshot(path=_shot_name(request, step, name), full_page=True)
+
+    claimant, respondent, mediator = (
+        pages["claimant"],
+        pages["respondent"],
+        pages["mediator"],
+    )
+
+    # 1. the parties land in the lobby, before the mediator is even there
+    await claimant.goto(url)
+    await respondent.goto(url)
+    await expect(claimant.locator("#room-lobby")).to_be_visible()
+    await expect(claimant.locator("#room-lobby")).to_contain_text(
+        "waiting for the mediator to admit you"
+    )
+    await expect(respondent.locator("#room-lobby h2")).to_have_text("等候室")
+    await expect(claimant.locator("#room-main")).to_be_hidden()
+
+    await mediator.goto(url)
+    console = mediator.locator("#room-console")
+    await expect(console).to_be_visible()
+    lobby_card = console.locator('.console-room[data-room="lobby"]')
+    await expect(lobby_card.locator(".console-person")).to_have_count(2)
+    await claimant.locator("#lobby-knock").click()
+    await expect(console.locator(".console-knocks")).to_contain_text("Claire")
+    await shots("1-lobby")
+
+    # 2. the mediator admits everyone waiting; both parties are in the joint room
+    await console.locator("#console-admit-all").click()
+    await expect(claimant.locator("#room-banner .banner-text")).to_have_text(JOINT_EN)
+    await expect(respondent.locator("#room-banner .banner-text")).to_have_text(JOINT_ZH)
+    await expect(lobby_card.locator(".console-person")).to_have_count(0)
+
+    # 3. joint chat reaches everyone
+    await claimant.locator("#composer-text").fill("Hello from the claimant")
+    await claimant.locator("#composer-text").press("Enter")
+    await respondent.locator("#composer-text").fill("你好，我是被申请人")
+    await respondent.locator("#composer-send").click()
+    for page in pages.values():
+        lines = page.locator("#chat-lines")
+        await expect(lines).to_contain_text("Hello from the claimant")
+        await expect(lines).to_contain_text("你好，我是被申请人")
+    await expect(claimant.locator("#people-list")).to_contain_text("Ray")
+    await shots("2-joint")
+
+    # 4. a caucus with the claimant: the respondent never sees what is said there
+    await console.locator("#console-caucus-claimant").click()
+    await expect(claimant.locator("#room-banner .banner-text")).to_have_text(PRIVATE_EN)
+    await expect(claimant.locator("#room-banner")).to_have_class(
+        "room-banner banner-caucus"
+    )
+    secret = "Our bottom line is 4200 (caucus secret)"
+    await claimant.locator("#composer-text").fill(secret)
+    await claimant.locator("#composer-send").click()
+    await expect(claimant.locator("#chat-lines")).to_contain_text(secret)
+    await expect(mediator.locator("#chat-lines")).to_contain_text(secret)
+    await expect(mediator.locator("#room-banner")).to_contain_text("Private session")
+    await mediator.locator("#composer-text").fill("Thank you, noted privately")
+    await mediator.locator("#composer-send").click()
+    await expect(claimant.locator("#chat-lines")).to_contain_text("noted privately")
+    await respondent.locator("#composer-text").fill("Still here in the joint room")
+    await respondent.locator("#composer-send").click()
+    await expect(mediator.locator('#room-tabs [data-room="joint"]')).to_be_visible()
+    await expect(respondent.locator("#room-banner .banner-text")).to_have_text(JOINT_ZH)
+    await shots("3-caucus")
+
+    # 5. the claimant reloads while in the caucus: back in the caucus, history replayed
+    await claimant.reload()
+    await expect(claimant.locator("#room-banner .banner-text")).to_have_text(PRIVATE_EN)
+    await expect(claimant.locator("#chat-lines")).to_contain_text(secret)
+    await expect(claimant.locator("#chat-lines")).to_contain_text("noted privately")
+    await shots("4-caucus-reloaded")
+
+    # 6. everyone back to the joint room; the claimant catches up on what was said
+    await console.locator("#console-all-joint").click()
+    await expect(claimant.locator("#room-banner .banner-text")).to_have_text(JOINT_EN)
+    await expect(claimant.locator("#chat-lines")).to_contain_text(
+        "Still here in the joint room"
+    )
+    await claimant.locator("#composer-text").fill("Back in the joint session")
+    await claimant.locator("#composer-send").click()
+    await expect(respondent.locator("#chat-lines")).to_contain_text(
+        "Back in the joint session"
+    )
+
+    # 7. the respondent reloads: the joint transcript replays, the caucus stays hidden
+    await respondent.reload()
+    await expect(respondent.locator("#room-banner .banner-text")).to_have_text(JOINT_ZH)
+    lines = respondent.locator("#chat-lines")
+    await expect(lines).to_contain_text("Hello from the claimant")
+    await expect(lines).to_contain_text("Back in the joint session")
+    await expect(respondent.locator("#composer-send")).to_have_text("发送")
+    await shots("5-back-to-joint")
+
+    for page in (respondent,):
+        html = await page.content()
+        assert secret not in html
+        assert "noted privately" not in html
+    assert await respondent.locator("#room-tabs .room-tab.caucus").count() == 0
+
+    assert problems == []
+    for ctx in contexts.values():
+        await ctx.close()
