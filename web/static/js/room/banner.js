@@ -5,6 +5,27 @@
 import { errorText, fill, h, hasText, isCaucus, t } from "./dom.js";
 import { roomLabel } from "./labels.js";
 
+const SVG = "http://www.w3.org/2000/svg";
+const ICONS = {
+  // a padlock for a private session, two heads for the joint session
+  lock: ["M7 10V7a5 5 0 0 1 10 0v3", "M5 10h14v11H5z", "M12 14v3"],
+  people: ["M9 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6z", "M3 20c0-3.3 2.7-6 6-6s6 2.7 6 6", "M16 11a3 3 0 1 0 0-6", "M18 14c2 .7 3.5 2.9 3.5 6"],
+};
+
+/** A small line icon drawn with SVG (no icon font, no emoji font needed). */
+function icon(name) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", `banner-icon icon-${name}`);
+  svg.setAttribute("aria-hidden", "true");
+  for (const d of ICONS[name]) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
 /** The banner: unmistakable about who can read what is said here. */
 export class BannerView {
   constructor({ store, node, page, chat }) {
@@ -32,7 +53,7 @@ export class BannerView {
     this.node.dataset.room = room;
     fill(
       this.node,
-      h("span", { class: "banner-icon", "aria-hidden": "true" }, caucus ? "🔒" : "👥"),
+      icon(caucus ? "lock" : "people"),
       h("strong", { class: "banner-text" }, text),
     );
     this.node.hidden = false;

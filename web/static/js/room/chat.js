@@ -164,7 +164,7 @@ export class ChatView {
     const meta = h(
       "div",
       { class: "line-meta" },
-      h("span", { class: "line-author" }, personName(entry.author, store)),
+      h("span", { class: "line-author" }, personName(entry.author, store, { author: true })),
       " ",
       h("time", { datetime: entry.at }, clock(entry.at)),
       entry.edited && !entry.withdrawn ? h("span", { class: "line-edited" }, ` ${t("room.line.edited")}`) : null,

@@ -25,7 +25,15 @@ export class ConsoleView {
   }
 
   onLine(entry) {
-    if (entry.kind !== "lobby.knock" || !this.store.isMediator) return;
+    if (!this.store.isMediator) return;
+    if (entry.kind === "room.move" || entry.kind === "lobby.admit") {
+      // the mediator has acted on whoever knocked: the call is answered
+      const moved = new Set(entry.line.content?.participants || []);
+      for (const knock of this.knocks) if (moved.has(knock.participant) && knock.seq < entry.seq) knock.dismissed = true;
+      this.render();
+      return;
+    }
+    if (entry.kind !== "lobby.knock") return;
     const c = entry.line.content || {};
     // a knock is news only once, and not once its author has been moved since
     if (this.knocks.some((k) => k.seq === entry.seq)) return;
@@ -47,6 +55,8 @@ export class ConsoleView {
     const focused = document.activeElement?.id;
     const session = store.roster || store.session || {};
     const rooms = ["lobby", ...store.rooms()];
+    // the usual destination first: the joint room, then caucuses, the lobby last
+    const targets = [...store.rooms(), "lobby"];
     const people = this.people();
     for (const id of [...this.selected]) if (!people.some((p) => p.id === id)) this.selected.delete(id);
 
@@ -57,7 +67,7 @@ export class ConsoleView {
       this.sessionNode(session),
       this.quickNode(),
       h("div", { class: "console-rooms" }, rooms.map((room) => this.roomNode(room, people))),
-      this.moveNode(rooms),
+      this.moveNode(targets),
     );
     if (focused) document.getElementById(focused)?.focus();
   }

@@ -16,8 +16,8 @@ export function roomLabel(room, store, parties = []) {
 }
 
 /** A person's name as the viewer should read it. */
-export function personName(id, store) {
-  if (store.me && id === store.me.id) return t("room.you");
+export function personName(id, store, { author = false } = {}) {
+  if (store.me && id === store.me.id) return t(author ? "room.you_author" : "room.you");
   const person = store.names.get(id);
   if (!person) return t("room.someone");
   return person.name || t(`room.kind.${person.kind}`);
@@ -42,6 +42,8 @@ export function noticeText(entry, store, parties) {
   const c = entry.line.content || {};
   switch (entry.kind) {
     case "placement":
+      // a mediator reads every move in the room.move and lobby.admit lines
+      if (store.isMediator && entry.line.visibility !== `participant:${store.me.id}`) return null;
       if (c.placement === "lobby") return t("room.notice.to_lobby");
       return t("room.notice.placed", { room: roomLabel(c.placement, store, parties) });
     case "lobby.admit":
