@@ -45,7 +45,9 @@ def build_services(settings: Settings) -> Services:
 
         redis_client = Redis.from_url(settings.redis_url, decode_responses=False)
         client_manager = socketio.AsyncRedisManager(
-            settings.redis_url, channel="accord-socketio", logger=logger
+            settings.redis_url,
+            channel=f"{settings.rooms.redis_prefix}-socketio",
+            logger=logger,
         )
     sio = socketio.AsyncServer(
         async_mode="asgi",

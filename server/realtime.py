@@ -25,7 +25,9 @@ def install_realtime(services: Services) -> RoomHub:
     if services.redis is not None:
         from server.presence import RedisPresence
 
-        presence = RedisPresence(services.redis)
+        presence = RedisPresence(
+            services.redis, prefix=f"{rooms.redis_prefix}:presence"
+        )
     else:
         presence = MemoryPresence()
     tokens = RoomTokens(services.signer, services.db, rooms.token_ttl_s)

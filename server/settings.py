@@ -63,6 +63,8 @@ class RoomSettings:
     token_ttl_s: int = 12 * 3600
     # packets queued for one connection before it counts as not reading
     max_pending_packets: int = 256
+    # prefix of the Redis pub/sub channel and presence keys (one per deployment)
+    redis_prefix: str = "accord"
     # test seam only: exit the process after committing this event kind and
     # before acknowledging it (the durability test's SIGKILL stand-in)
     test_crash_after_commit: str = ""
@@ -234,6 +236,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         token_ttl_s=read.int("ROOM_TOKEN_TTL_S", 12 * 3600, minimum=60),
         max_pending_packets=read.int("ROOM_MAX_PENDING_PACKETS", 256, minimum=8),
         test_crash_after_commit=read.str("ROOM_TEST_CRASH_AFTER_COMMIT", ""),
+        redis_prefix=read.str("REDIS_PREFIX", "accord"),
     )
     translation = TranslationSettings(
         backend=read.choice(

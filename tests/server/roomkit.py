@@ -166,9 +166,17 @@ class Peer:
         return await self.sio.call(event, data, namespace="/room", timeout=within)
 
     async def close(self) -> None:
-        """Disconnect if connected."""
+        """Disconnect if connected, and always release the HTTP session.
+
+        A client the server disconnected (denied, removed, session ended)
+        still holds its aiohttp session; closing it here keeps the run free
+        of ResourceWarnings.
+        """
         if self.sio.connected:
             await self.sio.disconnect()
+        http = getattr(self.sio.eio, "http", None)
+        if http is not None and not http.closed:
+            await http.close()
 
     def texts(self) -> list[str]:
         """Every chat text received live."""
