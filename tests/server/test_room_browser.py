@@ -12,12 +12,14 @@ import pytest
 from server.auth import PARTY_COOKIE, STAFF_COOKIE
 from server.i18n import LANG_COOKIE
 from server.models import Party, User
-from tests.conftest import LiveServer, unavailable
+from server.settings import Settings
+from tests.conftest import LiveServer, start_live_server, unavailable
 from tests.server.roomkit import seed, staff_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 TIMEOUT_MS = 15000
 
@@ -29,7 +31,7 @@ JOINT_ZH = "联合会谈：所有人都能看到这里的内容"
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
     """Headless Debian Chromium driven by Playwright."""
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    if not HAVE_CHROMIUM:
         unavailable("Chromium", "apt-get install chromium")
     try:
         from playwright.async_api import async_playwright
@@ -110,15 +112,15 @@ async def test_mediator_and_two_parties_go_lobby_joint_caucus_and_back(
     pages = {name: await ctx.new_page() for name, ctx in contexts.items()}
     problems: list[str] = []
     for name, page in pages.items():
-        page.on(
-            "pageerror", lambda exc, n=name: problems.append(f"{n}: {exc}")
-        )
+        page.on("pageerror", lambda exc, n=name: problems.append(f"{n}: {exc}"))
         page.on(
             "console",
-            lambda msg, n=name: problems.append(f"{n}: {msg.text} {msg.location}")
-            # base.html names no icon, so the browser asks for /favicon.ico
-            if msg.type == "error" and "favicon.ico" not in str(msg.location)
-            else None,
+            lambda msg, n=name: (
+                problems.append(f"{n}: {msg.text} {msg.location}")
+                # base.html names no icon, so the browser asks for /favicon.ico
+                if msg.type == "error" and "favicon.ico" not in str(msg.location)
+                else None
+            ),
         )
 
     async def shots(step: str) -> None:
@@ -160,7 +162,10 @@ async def test_mediator_and_two_parties_go_lobby_joint_caucus_and_back(
     await claimant.locator("#composer-text").fill("Hello from the claimant")
     await claimant.locator("#composer-text").press("Enter")
     await respondent.locator("#composer-text").fill("你好，我是被申请人")
+    await expect(claimant.locator("#typing")).to_have_text("Ray typing…")
+    await expect(claimant.locator("#people-list")).to_contain_text("typing")
     await respondent.locator("#composer-send").click()
+    await expect(claimant.locator("#typing")).to_have_text("")
     for page in pages.values():
         lines = page.locator("#chat-lines")
         await expect(lines).to_contain_text("Hello from the claimant")
@@ -226,3 +231,148 @@ async def test_mediator_and_two_parties_go_lobby_joint_caucus_and_back(
     assert problems == []
     for ctx in contexts.values():
         await ctx.close()
+
+
+async def test_corrections_release_knock_restart_and_end_in_the_browser(
+    settings: Settings, browser: Any, request: pytest.FixtureRequest
+) -> None:
+    from playwright.async_api import expect
+
+    from server.app import create_app
+
+    live = await start_live_server(settings)
+    services = live.services
+    world = await seed(services)
+    http = await staff_client(services, live.url, world.mediator)
+    created = await http.post(
+        f"/api/cases/{world.case_id}/sessions", json={"title": "T", "open": True}
+    )
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    await http.aclose()
+    async with services.db.read() as db:
+        mediator_user = await db.get(User, world.mediator)
+        claimant_party = await db.get(Party, world.claimant)
+        assert mediator_user and claimant_party
+        staff_cookie = services.signer.staff_session(mediator_user)
+        claimant_cookie = services.signer.party_link(claimant_party)
+
+    url = f"{live.url}/room/{session_id}"
+    med_ctx = await _context(browser, live, (STAFF_COOKIE, staff_cookie), "en")
+    cla_ctx = await _context(browser, live, (PARTY_COOKIE, claimant_cookie), "en")
+    mediator = await med_ctx.new_page()
+    claimant = await cla_ctx.new_page()
+    pages = {"mediator": mediator, "claimant": claimant}
+
+    async def shots(step: str) -> None:
+        for name, page in pages.items():
+            await page.screenshot(
+                path=_shot_name(request, f"b{step}", name), full_page=True
+            )
+
+    await claimant.goto(url)
+    await mediator.goto(url)
+    console = mediator.locator("#room-console")
+    person = console.locator(".console-person").filter(has_text="Claire")
+    await person.locator('[data-action="admit"]').click()
+    await expect(claimant.locator("#room-banner .banner-text")).to_have_text(JOINT_EN)
+
+    # a correction: everyone reads the new text, the mediator also the history
+    await claimant.locator("#composer-text").fill("I paid 100 euros")
+    await claimant.locator("#composer-send").click()
+    mine = claimant.locator("#chat-lines .line.mine").filter(has_text="I paid")
+    await mine.get_by_role("button", name="Correct").click()
+    await claimant.get_by_label("Correct your message").fill("I paid 120 euros")
+    await claimant.get_by_role("button", name="Save").click()
+    await expect(mine).to_contain_text("I paid 120 euros")
+    await expect(mine).to_contain_text("(corrected)")
+    theirs = mediator.locator("#chat-lines .line").filter(has_text="120 euros")
+    await expect(theirs.locator(".line-history")).to_contain_text("I paid 100 euros")
+    assert "100 euros" not in await claimant.locator("#chat-lines").inner_text()
+
+    # a withdrawal: gone for the author, struck through for the mediator
+    await claimant.locator("#composer-text").fill("Wrong window, sorry")
+    await claimant.locator("#composer-send").click()
+    line = claimant.locator("#chat-lines .line.mine").filter(has_text="Wrong window")
+    await line.get_by_role("button", name="Withdraw").click()
+    await expect(claimant.locator("#chat-lines")).to_contain_text(
+        "This message was withdrawn."
+    )
+    await expect(claimant.locator("#chat-lines")).not_to_contain_text("Wrong window")
+    await expect(mediator.locator("#chat-lines del")).to_have_text(
+        "Wrong window, sorry"
+    )
+
+    # a new caucus, chosen with a checkbox and a target room
+    await console.get_by_label("Name of a new private session").fill("Side A")
+    await console.get_by_role("button", name="Create").click()
+    await person.locator('input[type="checkbox"]').check()
+    await expect(console.locator("#console-target")).to_have_value("caucus-side-a")
+    await console.locator("#console-move").click()
+    await expect(claimant.locator("#room-banner .banner-text")).to_have_text(PRIVATE_EN)
+
+    # the claimant lets the joint room hear one caucus line, then knocks
+    await claimant.locator("#composer-text").fill("We could accept 900")
+    await claimant.locator("#composer-send").click()
+    said = claimant.locator("#chat-lines .line.mine").filter(has_text="accept 900")
+    await said.get_by_role("button", name="Share with the joint session").click()
+    await expect(
+        said.get_by_role("button", name="Share with the joint session")
+    ).to_have_count(0)
+    await claimant.locator("#knock-button").click()
+    await expect(console.locator(".console-knocks")).to_contain_text(
+        "Claire is calling the mediator"
+    )
+    await shots("1-caucus-knock")
+
+    # back to the lobby, then admitted to the joint room: the release is there
+    await person.locator('[data-action="to-lobby"]').click()
+    await expect(claimant.locator("#room-lobby")).to_be_visible()
+    await person.locator('[data-action="admit"]').click()
+    await expect(claimant.locator("#room-banner .banner-text")).to_have_text(JOINT_EN)
+    released = claimant.locator("#chat-lines .line-chat-release")
+    await expect(released).to_contain_text("We could accept 900")
+    await expect(released).to_contain_text("From a private session")
+
+    # the server restarts: both pages say so, a line sent meanwhile arrives once
+    port = live.port
+    await live.stop()
+    for page in pages.values():
+        status = page.locator("#room-status")
+        await expect(status).to_be_visible()
+        await expect(status).to_have_attribute("data-status", "reconnecting")
+    await claimant.locator("#composer-text").fill("Sent while the server was down")
+    await claimant.locator("#composer-send").click()
+    await expect(claimant.locator("#composer-send")).to_have_text("Sending…")
+    await shots("2-reconnecting")
+    live = LiveServer(
+        create_app(settings.with_overrides(public_url=f"http://127.0.0.1:{port}")),
+        port,
+    )
+    await live.start()
+    try:
+        for page in pages.values():
+            await expect(page.locator("#room-status")).to_be_hidden(timeout=30000)
+        offline = mediator.locator("#chat-lines .line").filter(
+            has_text="Sent while the server was down"
+        )
+        await expect(offline).to_have_count(1)
+        await expect(
+            claimant.locator("#chat-lines .line").filter(has_text="Sent while")
+        ).to_have_count(1)
+
+        # the mediator ends the session (two clicks): the party is told why
+        end = console.locator("#console-end")
+        await end.click()
+        await expect(end).to_have_text("Click again to end the session for everyone")
+        await end.click()
+        screen = claimant.locator("#room-screen")
+        await expect(screen).to_be_visible()
+        await expect(screen).to_have_attribute("data-screen", "session_ended")
+        await expect(screen.locator("h2")).to_have_text("The session has ended")
+        await expect(claimant.locator("#room-main")).to_be_hidden()
+        await shots("3-ended")
+    finally:
+        await med_ctx.close()
+        await cla_ctx.close()
+        await live.stop()

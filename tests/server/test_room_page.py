@@ -133,7 +133,9 @@ def _protocol_error_codes() -> set[str]:
     codes: set[str] = set()
     for paragraph in re.split(r"\n\s*\n", text):
         if re.search(r"Errors:|error codes|`data\.code`", paragraph):
-            tail = re.split(r"Errors:|error codes|`data\.code`", paragraph, maxsplit=1)[1]
+            tail = re.split(r"Errors:|error codes|`data\.code`", paragraph, maxsplit=1)[
+                1
+            ]
             # the list ends with its sentence
             tail = re.split(r"\.\s", tail, maxsplit=1)[0]
             codes.update(re.findall(r"`([a-z]+(?:_[a-z]+)+|[a-z]+)`", tail))
@@ -158,7 +160,11 @@ def test_every_room_text_the_page_uses_exists_in_both_catalogues() -> None:
     used: set[str] = set()
     for path in [*JS.glob("*.js"), TEMPLATE]:
         source = path.read_text(encoding="utf-8")
-        used.update(re.findall(r"""(?<![\w.])t\(\s*["'](room\.[a-z0-9_.]*[a-z0-9_])["']""", source))
+        used.update(
+            re.findall(
+                r"""(?<![\w.])t\(\s*["'](room\.[a-z0-9_.]*[a-z0-9_])["']""", source
+            )
+        )
     assert len(used) > 60
     english = i18n.catalogue("en")
     chinese = i18n.catalogue("zh-CN")

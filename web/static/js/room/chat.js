@@ -23,6 +23,7 @@ export class ChatView {
     this.editing = null; // seq being corrected
     this.typingSent = false;
     this.typingTimer = null;
+    this.sending = false;
 
     store.on("lines", () => this.render());
     store.on("entry", (entry) => entry.room === this.active && this.render());
@@ -302,11 +303,13 @@ export class ChatView {
   /** The composer speaks in the shown room: mine, or any room for a mediator. */
   renderComposer() {
     const store = this.store;
-    const online = this.connection.status === "online";
+    // while reconnecting a message still goes: it waits, then is sent with its id
+    const usable = this.connection.status !== "closed";
     const mayTalk = ["party", "representative", "mediator", "interpreter"].includes(store.me?.kind);
     const here = store.isMediator || this.active === store.placement;
     this.els.composer.hidden = !mayTalk || !here || store.placement === "lobby";
-    this.els.send.disabled = !online;
+    this.els.send.disabled = !usable || this.sending;
+    this.els.send.textContent = t(this.sending ? "room.composer.sending" : "room.composer.send");
     this.els.text.setAttribute("maxlength", String(store.limits.max_message_chars));
     this.els.knock.hidden = !(["party", "representative", "interpreter"].includes(store.me?.kind) && isCaucus(store.placement));
     const mayShare = ["party", "representative", "mediator"].includes(store.me?.kind) && this.page.evidence.length > 0;
@@ -366,9 +369,11 @@ export class ChatView {
     const payload = { text };
     if (this.store.isMediator) payload.room = this.active;
     this.stopTyping();
-    this.els.send.disabled = true;
+    this.sending = true;
+    this.renderComposer();
     const ack = await this.run(this.connection.send("chat.send", payload));
-    this.els.send.disabled = this.connection.status !== "online";
+    this.sending = false;
+    this.renderComposer();
     if (ack) {
       if (box.value === text) box.value = "";
       box.focus();

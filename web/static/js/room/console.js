@@ -191,21 +191,21 @@ export class ConsoleView {
     const actions = [];
     if (lobby) {
       actions.push(
-        h("button", { type: "button", class: "button primary", dataset: { action: "admit" }, onclick: () => this.act("lobby.admit", { participant_ids: [person.id], room: "joint" }) }, t("room.console.admit")),
-        h("button", { type: "button", class: "button", dataset: { action: "deny" }, onclick: () => this.act("lobby.deny", { participant_id: person.id }) }, t("room.console.deny")),
+        h("button", { type: "button", class: "button primary", id: `console-admit-${person.id}`, dataset: { action: "admit" }, onclick: () => this.act("lobby.admit", { participant_ids: [person.id], room: "joint" }) }, t("room.console.admit")),
+        h("button", { type: "button", class: "button", id: `console-deny-${person.id}`, dataset: { action: "deny" }, onclick: () => this.act("lobby.deny", { participant_id: person.id }) }, t("room.console.deny")),
       );
     } else if (!lobby) {
-      actions.push(h("button", { type: "button", class: "button", dataset: { action: "to-lobby" }, onclick: () => this.move([person.id], "lobby") }, t("room.console.to_lobby")));
+      actions.push(h("button", { type: "button", class: "button", id: `console-to-lobby-${person.id}`, dataset: { action: "to-lobby" }, onclick: () => this.move([person.id], "lobby") }, t("room.console.to_lobby")));
     }
     actions.push(
       h(
         "button",
-        { type: "button", class: "button", "aria-pressed": person.muted ? "true" : "false", dataset: { action: "mute" }, onclick: () => this.act("room.mute", { participant_ids: [person.id], audio: !person.muted, video: !person.muted }) },
+        { type: "button", class: "button", "aria-pressed": person.muted ? "true" : "false", id: `console-mute-${person.id}`, dataset: { action: "mute" }, onclick: () => this.act("room.mute", { participant_ids: [person.id], audio: !person.muted, video: !person.muted }) },
         t(person.muted ? "room.console.unmute" : "room.console.mute"),
       ),
       h(
         "button",
-        { type: "button", class: "button danger", dataset: { action: "remove" }, onclick: () => this.confirmThen(`remove:${person.id}`, () => this.act("room.remove", { participant_id: person.id })) },
+        { type: "button", class: "button danger", id: `console-remove-${person.id}`, dataset: { action: "remove" }, onclick: () => this.confirmThen(`remove:${person.id}`, () => this.act("room.remove", { participant_id: person.id })) },
         t(this.confirming === `remove:${person.id}` ? "room.console.remove_confirm" : "room.console.remove"),
       ),
     );
@@ -238,6 +238,11 @@ export class ConsoleView {
       this.target = select.value;
     });
     const name = h("input", { id: "console-new-caucus", type: "text", maxlength: "31", autocomplete: "off" });
+    // the console is rebuilt on every roster change: keep what is being typed
+    name.value = this.newName || "";
+    name.addEventListener("input", () => {
+      this.newName = name.value;
+    });
     return h(
       "div",
       { class: "console-move" },
@@ -267,6 +272,7 @@ export class ConsoleView {
             }
             this.store.addRoom(key);
             this.target = key;
+            this.newName = "";
             this.render();
             this.showInfo(t("room.console.caucus_created", { room: roomLabel(key, this.store, this.page.parties) }));
           },
