@@ -11,7 +11,7 @@ import pytest
 
 from server.auth import PARTY_COOKIE, STAFF_COOKIE
 from server.i18n import LANG_COOKIE
-from server.models import Party, User
+from server.models import EvidenceItem, Party, User
 from server.settings import Settings
 from tests.conftest import LiveServer, start_live_server, unavailable
 from tests.server.roomkit import seed, staff_client
@@ -250,18 +250,34 @@ async def test_corrections_release_knock_restart_and_end_in_the_browser(
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
     await http.aclose()
+    async with services.db.write() as db:
+        db.add(
+            EvidenceItem(
+                case_id=world.case_id,
+                party_id=world.claimant,
+                original_name="bank-transfer.pdf",
+                storage_name=f"room-browser-{world.case_id}",
+                content_type="application/pdf",
+                size=1,
+                sha256="a" * 64,
+            )
+        )
     async with services.db.read() as db:
         mediator_user = await db.get(User, world.mediator)
         claimant_party = await db.get(Party, world.claimant)
-        assert mediator_user and claimant_party
+        respondent_party = await db.get(Party, world.respondent)
+        assert mediator_user and claimant_party and respondent_party
         staff_cookie = services.signer.staff_session(mediator_user)
         claimant_cookie = services.signer.party_link(claimant_party)
+        respondent_cookie = services.signer.party_link(respondent_party)
 
     url = f"{live.url}/room/{session_id}"
     med_ctx = await _context(browser, live, (STAFF_COOKIE, staff_cookie), "en")
     cla_ctx = await _context(browser, live, (PARTY_COOKIE, claimant_cookie), "en")
+    res_ctx = await _context(browser, live, (PARTY_COOKIE, respondent_cookie), "zh-CN")
     mediator = await med_ctx.new_page()
     claimant = await cla_ctx.new_page()
+    respondent = await res_ctx.new_page()
     pages = {"mediator": mediator, "claimant": claimant}
 
     async def shots(step: str) -> None:
@@ -271,11 +287,29 @@ async def test_corrections_release_knock_restart_and_end_in_the_browser(
             )
 
     await claimant.goto(url)
+    await respondent.goto(url)
     await mediator.goto(url)
     console = mediator.locator("#room-console")
     person = console.locator(".console-person").filter(has_text="Claire")
     await person.locator('[data-action="admit"]').click()
     await expect(claimant.locator("#room-banner .banner-text")).to_have_text(JOINT_EN)
+
+    # the mediator denies the respondent: told in their language, never let in
+    ray = console.locator(".console-person").filter(has_text="Ray")
+    await ray.locator('[data-action="deny"]').click()
+    denied = respondent.locator("#room-screen")
+    await expect(denied).to_have_attribute("data-screen", "denied")
+    await expect(denied.locator("h2")).to_have_text("你未被允许进入")
+    await expect(ray).to_have_count(0)
+
+    # sharing an evidence item is an explicit act the room sees
+    await claimant.get_by_label("Evidence item").select_option(
+        label="bank-transfer.pdf"
+    )
+    await claimant.get_by_role("button", name="Show this evidence in the room").click()
+    await expect(mediator.locator("#chat-lines")).to_contain_text(
+        "Shared evidence: bank-transfer.pdf"
+    )
 
     # a correction: everyone reads the new text, the mediator also the history
     await claimant.locator("#composer-text").fill("I paid 100 euros")
@@ -319,11 +353,17 @@ async def test_corrections_release_knock_restart_and_end_in_the_browser(
     await expect(
         said.get_by_role("button", name="Share with the joint session")
     ).to_have_count(0)
+    await expect(said).to_contain_text("Shared with the joint session")
     await claimant.locator("#knock-button").click()
     await expect(console.locator(".console-knocks")).to_contain_text(
         "Claire is calling the mediator"
     )
     await shots("1-caucus-knock")
+    await claimant.set_viewport_size({"width": 390, "height": 844})
+    await claimant.screenshot(
+        path=_shot_name(request, "b1-phone", "claimant"), full_page=True
+    )
+    await claimant.set_viewport_size({"width": 1100, "height": 900})
 
     # back to the lobby, then admitted to the joint room: the release is there
     await person.locator('[data-action="to-lobby"]').click()
@@ -373,6 +413,6 @@ async def test_corrections_release_knock_restart_and_end_in_the_browser(
         await expect(claimant.locator("#room-main")).to_be_hidden()
         await shots("3-ended")
     finally:
-        await med_ctx.close()
-        await cla_ctx.close()
+        for ctx in (med_ctx, cla_ctx, res_ctx):
+            await ctx.close()
         await live.stop()

@@ -170,6 +170,7 @@ export class ChatView {
       h("time", { datetime: entry.at }, clock(entry.at)),
       entry.edited && !entry.withdrawn ? h("span", { class: "line-edited" }, ` ${t("room.line.edited")}`) : null,
       entry.kind === "chat.release" ? h("span", { class: "line-tag" }, t("room.line.released")) : null,
+      this.isReleased(entry) ? h("span", { class: "line-tag" }, t("room.line.shared_to_joint")) : null,
     );
 
     let body;
@@ -202,6 +203,12 @@ export class ChatView {
       store.isMediator ? this.historyNode(entry) : null,
       this.actionsNode(entry),
     );
+  }
+
+  isReleased(entry) {
+    if (entry.kind !== "chat" || !isCaucus(entry.room)) return false;
+    if (this.store.released.has(entry.seq)) return true;
+    return [...this.store.entries.values()].some((other) => other.kind === "chat.release" && other.line.ref === entry.seq);
   }
 
   historyNode(entry) {
