@@ -29,7 +29,8 @@ export class ChatView {
     store.on("entry", (entry) => entry.room === this.active && this.render());
     store.on("reset", () => this.render(true));
     store.on("rooms", () => this.renderTabs());
-    store.on("roster", () => this.render(true));
+    // authors' names come with the roster: redraw only when one is new
+    store.on("names", () => this.render(true));
     store.on("placement", () => this.follow());
     store.on("state", () => this.follow());
     store.on("typing", () => this.renderTyping());

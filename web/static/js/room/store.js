@@ -4,7 +4,8 @@
 //
 // Events (store.on(kind, handler)): "state", "line" (each new entry once),
 // "lines" (after a batch), "entry" (an existing entry changed), "reset",
-// "roster", "placement", "typing", "rooms".
+// "roster", "names" (a person's name became known), "placement", "typing",
+// "rooms".
 
 /** A tiny event emitter; on() returns a function that unsubscribes. */
 export class Emitter {
@@ -209,12 +210,16 @@ export class RoomStore extends Emitter {
     this.emit("rooms", this.rooms());
   }
 
+  /** Keep each person's name and kind; emits "names" when one is new or changed. */
   remember(people) {
+    let changed = false;
     for (const person of people) {
-      if (person && typeof person.id === "number") {
-        this.names.set(person.id, { ...(this.names.get(person.id) || {}), ...person });
-      }
+      if (!person || typeof person.id !== "number") continue;
+      const known = this.names.get(person.id);
+      if (!known || known.name !== person.name || known.kind !== person.kind) changed = true;
+      this.names.set(person.id, { ...(known || {}), ...person });
     }
+    if (changed) this.emit("names");
   }
 
   /** Someone started or stopped typing. */
