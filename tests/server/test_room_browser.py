@@ -411,6 +411,7 @@ async def test_corrections_release_knock_restart_and_end_in_the_browser(
         await expect(screen).to_have_attribute("data-screen", "session_ended")
         await expect(screen.locator("h2")).to_have_text("The session has ended")
         await expect(claimant.locator("#room-main")).to_be_hidden()
+        await expect(claimant.locator("#room-error")).to_be_hidden()
         await shots("3-ended")
     finally:
         for ctx in (med_ctx, cla_ctx, res_ctx):

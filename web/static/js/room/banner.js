@@ -74,7 +74,10 @@ export function bindStatus(connection, node, root) {
 /** Error and info messages, from the catalogue, cleared after a while. */
 export function messenger(node) {
   let timer = null;
+  let stopped = false;
   const show = (text, kind) => {
+    // once the room has closed, its final screen is the only message
+    if (stopped) return;
     clearTimeout(timer);
     node.textContent = text;
     node.className = `room-error ${kind}`;
@@ -87,6 +90,11 @@ export function messenger(node) {
   return {
     error: (text) => show(text, "error"),
     info: (text) => show(text, "info"),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+      node.hidden = true;
+    },
   };
 }
 

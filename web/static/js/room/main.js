@@ -83,7 +83,8 @@ chat.show = (room, options) => {
 bindStatus(connection, byId("room-status"), root);
 connection.on("status", ({ status, code }) => {
   if (status === "closed") {
-    showScreen(byId("room-screen"), [main, byId("room-lobby"), byId("room-banner"), byId("room-console")], code);
+    messages.stop();
+    showScreen(byId("room-screen"), [main, byId("room-lobby"), byId("room-banner"), byId("room-console"), byId("room-error")], code);
   }
 });
 
