@@ -11,9 +11,10 @@ move on one worker cannot race a broadcast on another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,6 +115,9 @@ class RoomHub:
         self.observers: list[LineObserver] = []
         self.rate = RateLimiter(self.limits.events_per_10s, 10.0)
         self._local_sessions: dict[int, int] = {}
+        # writers of one session queue here first, so that only one of this
+        # process's writers at a time waits on the database's lock
+        self._write_locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
         from rooms import chat, moderation
@@ -174,7 +178,7 @@ class RoomHub:
         ``mutate`` may change the session or seats in the same transaction.
         Each line gets its own seq, is committed, then fanned out like any other.
         """
-        async with self.store.transaction(session_id) as tx:
+        async with self._transaction(session_id) as tx:
             if mutate is not None:
                 await mutate(tx)
             seats = await tx.seats()
@@ -204,7 +208,7 @@ class RoomHub:
         Raises:
             RoomInvalid: ``line_not_found`` when ``ref_seq`` is not a line.
         """
-        async with self.store.transaction(session_id) as tx:
+        async with self._transaction(session_id) as tx:
             original = await tx.line(ref_seq)
             if original is None:
                 raise RoomInvalid(f"No line #{ref_seq}.", code="line_not_found")
@@ -222,6 +226,12 @@ class RoomHub:
             seats = await tx.seats()
         await self._fan_out([line], seats)
         return line
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, session_id: int) -> AsyncIterator[RoomTx]:
+        lock = self._write_locks.setdefault(session_id, asyncio.Lock())
+        async with lock, self.store.transaction(session_id) as tx:
+            yield tx
 
     # -- wiring ---------------------------------------------------------------
 
@@ -410,7 +420,7 @@ class RoomHub:
         self, spec: EventSpec, claims: Claims, payload: BaseModel
     ) -> dict[str, Any]:
         client_id: str | None = getattr(payload, "client_id", None)
-        async with self.store.transaction(claims.session_id) as tx:
+        async with self._transaction(claims.session_id) as tx:
             seat = await tx.seat(claims.participant_id)
             if seat is None or seat.removed or seat.denied:
                 raise RoomDenied("You are no longer in this session.", code="removed")
