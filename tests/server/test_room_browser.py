@@ -52,6 +52,36 @@ async def browser() -> AsyncIterator[Any]:
         await launched.close()
 
 
+ROOM_API_PROBE = """async () => {
+  const page = await import("/static/js/room/main.js");
+  const api = page.roomApi;
+  const seen = [];
+  api.on("chat", (entry) => seen.push(entry.text));
+  page.decorateLines((entry, mount) => {
+    if (mount) {
+      mount.hidden = false;
+      mount.textContent = "decorated " + entry.seq;
+    }
+  });
+  const id = "probe-1";
+  const first = await api.send("chat.send", {text: "via roomApi", client_id: id});
+  const again = await api.send("chat.send", {text: "changed", client_id: id});
+  let error = null;
+  try {
+    await api.send("chat.send", {text: "   "});
+  } catch (e) {
+    error = e.code;
+  }
+  for (let i = 0; i < 100 && !seen.length; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const decorated = document.querySelectorAll(
+    '[data-mount="translation"]:not([hidden])').length;
+  return {me: api.me.kind, placement: api.placement, first, again, error, seen,
+          decorated};
+}"""
+
+
 async def _context(
     browser: Any, live: LiveServer, cookie: tuple[str, str], language: str
 ) -> Any:
@@ -399,6 +429,19 @@ async def test_corrections_release_knock_restart_and_end_in_the_browser(
         await expect(offline).to_have_count(1)
         await expect(
             claimant.locator("#chat-lines .line").filter(has_text="Sent while")
+        ).to_have_count(1)
+
+        # the roomApi later features mount with, exercised in the page itself
+        api = await claimant.evaluate(ROOM_API_PROBE)
+        assert api["me"] == "party" and api["placement"] == "joint"
+        assert api["first"]["ok"] is True and api["first"]["duplicate"] is False
+        assert api["again"]["duplicate"] is True
+        assert api["again"]["seq"] == api["first"]["seq"]
+        assert api["error"] == "empty_message"
+        assert api["seen"] == ["via roomApi"]
+        assert api["decorated"] >= 1
+        await expect(
+            mediator.locator("#chat-lines .line").filter(has_text="via roomApi")
         ).to_have_count(1)
 
         # the mediator ends the session (two clicks): the party is told why

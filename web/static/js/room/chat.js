@@ -24,6 +24,8 @@ export class ChatView {
     this.typingSent = false;
     this.typingTimer = null;
     this.sending = false;
+    // later features (translation) fill each line's mount point; see decorate()
+    this.decorators = [];
 
     store.on("lines", () => this.render());
     store.on("entry", (entry) => entry.room === this.active && this.render());
@@ -41,6 +43,15 @@ export class ChatView {
       this.renderTyping();
     }, 10000);
     this.bind();
+  }
+
+  /**
+   * Run fn(entry, mountElement, lineElement) for every line node built from
+   * now on (a node is rebuilt when its line changes), and redraw the list.
+   */
+  decorate(fn) {
+    this.decorators.push(fn);
+    this.render(true);
   }
 
   /** Show the room I was placed in, unless the reader chose another tab. */
@@ -143,6 +154,14 @@ export class ChatView {
     if (known && known.key === key) return known.node;
     const node = CHAT_KINDS.has(entry.kind) ? this.chatNode(entry) : this.noticeNode(entry);
     if (!node) return null;
+    const mount = node.querySelector('[data-mount="translation"]');
+    for (const decorate of this.decorators) {
+      try {
+        decorate(entry, mount, node);
+      } catch (error) {
+        console.error("line decorator failed", error);
+      }
+    }
     if (known) known.node.replaceWith(node);
     this.items.set(entry.seq, { node, key });
     return node;

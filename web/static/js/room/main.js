@@ -99,6 +99,15 @@ export function mountFeature(name, mount) {
   return mount(element, roomApi);
 }
 
+/**
+ * Per-line features (the translation toggle, "show original"): fn(entry,
+ * mountElement, lineElement) runs for each chat line node as it is built;
+ * mountElement is the line's hidden `data-mount="translation"` element.
+ */
+export function decorateLines(fn) {
+  chat.decorate(fn);
+}
+
 export { roomApi };
 
 connection.start();
