@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.roompage import room_routes
 from server.templates import render
 
 
@@ -22,4 +23,5 @@ def page_routes() -> list[BaseRoute]:
         Route("/", home, methods=["GET"], name="home"),
         *intake_pages.routes,
         *casework_pages.routes,
+        *room_routes(),
     ]

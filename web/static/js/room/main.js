@@ -1,0 +1,113 @@
+// The room page: wires the store, the connection, the views and, for a
+// mediator's seat, the console. Later features mount on the marked elements
+// (data-mount="media" | "negotiation" | "translation") with window-free
+// access to roomApi through mountFeature().
+
+import { RoomConnection, createRoomApi } from "./connection.js";
+import { ConsoleView } from "./console.js";
+import { ChatView } from "./chat.js";
+import { BannerView, bindStatus, messenger, showScreen } from "./banner.js";
+import { LobbyView } from "./lobby.js";
+import { PeopleView } from "./people.js";
+import { RoomStore } from "./store.js";
+import { t } from "./dom.js";
+
+const byId = (id) => document.getElementById(id);
+
+const page = JSON.parse(byId("room-data").textContent);
+const root = byId("room");
+const store = new RoomStore();
+const connection = new RoomConnection(page.session_id, store, {
+  debug: new URLSearchParams(location.search).has("debug"),
+});
+const roomApi = createRoomApi(connection, store, t);
+const messages = messenger(byId("room-error"));
+const main = byId("room-main");
+
+const chat = new ChatView({
+  store,
+  connection,
+  page,
+  showError: messages.error,
+  showInfo: messages.info,
+  els: {
+    tabs: byId("room-tabs"),
+    list: byId("chat-lines"),
+    typing: byId("typing"),
+    composer: byId("composer"),
+    text: byId("composer-text"),
+    send: byId("composer-send"),
+    knock: byId("knock-button"),
+    evidenceForm: byId("evidence-form"),
+    evidenceSelect: byId("evidence-select"),
+  },
+});
+const banner = new BannerView({ store, node: byId("room-banner"), page, chat });
+new PeopleView({ store, list: byId("people-list"), page });
+new LobbyView({
+  store,
+  connection,
+  node: byId("room-lobby"),
+  showError: messages.error,
+  showInfo: messages.info,
+});
+const console_ = new ConsoleView({
+  store,
+  connection,
+  node: byId("room-console"),
+  page,
+  chat,
+  showError: messages.error,
+  showInfo: messages.info,
+});
+
+// the banner follows the mediator's tab as well as the placement
+byId("room-tabs").addEventListener("click", () => banner.render());
+store.on("rooms", () => banner.render());
+const showChat = () => {
+  const inRoom = Boolean(store.me) && (store.isMediator || store.placement !== "lobby");
+  main.hidden = !inRoom;
+  root.dataset.placement = store.placement;
+  root.dataset.seat = store.me?.kind || "";
+  banner.render();
+};
+store.on("placement", showChat);
+store.on("state", showChat);
+const originalShow = chat.show.bind(chat);
+chat.show = (room, options) => {
+  originalShow(room, options);
+  banner.render();
+  console_.render();
+};
+
+bindStatus(connection, byId("room-status"), root);
+connection.on("status", ({ status, code }) => {
+  if (status === "closed") {
+    messages.stop();
+    showScreen(byId("room-screen"), [main, byId("room-lobby"), byId("room-banner"), byId("room-console"), byId("room-error")], code);
+  }
+});
+
+/**
+ * Mount a later feature on its marked element: `mount(element, roomApi)`.
+ * Example: mountFeature("negotiation", (await import("../negotiation.js")).mount)
+ */
+export function mountFeature(name, mount) {
+  const element = document.querySelector(`[data-mount="${name}"]`);
+  if (!element) throw new Error(`no mount point named ${name}`);
+  element.hidden = false;
+  return mount(element, roomApi);
+}
+
+/**
+ * Per-line features (the translation toggle, "show original"): fn(entry,
+ * mountElement, lineElement) runs for each chat line node as it is built;
+ * mountElement is the line's hidden `data-mount="translation"` element.
+ */
+export function decorateLines(fn) {
+  chat.decorate(fn);
+}
+
+export { roomApi };
+
+connection.start();
