@@ -21,7 +21,7 @@ from rooms.negotiation.errors import (
     NegotiationError,
     NotAllowed,
 )
-from rooms.negotiation.lines import LineSpec
+from rooms.negotiation.lines import LineSpec, NegotiationActor
 from rooms.negotiation.offers import (
     Actor,
     MonetaryTerm,
@@ -43,6 +43,7 @@ __all__ = [
     "Issue",
     "LineSpec",
     "MonetaryTerm",
+    "NegotiationActor",
     "NegotiationError",
     "NotAllowed",
     "ObligationTerm",

@@ -24,3 +24,17 @@ class LineSpec:
     room: str
     visibility: str
     content: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NegotiationActor:
+    """Who performs a room action, as the hub knows them when the event arrives.
+
+    ``room`` is the participant's current placement ("joint" or a caucus key);
+    ``role`` is the participant kind ("party", "mediator", "interpreter"...).
+    """
+
+    participant_id: int
+    party_id: int | None
+    role: str
+    room: str
