@@ -93,6 +93,9 @@ class Database:
         """A transaction for queries only; it is rolled back at the end."""
         async with self._reader() as session, session.begin():
             yield session
+            # detach first: a rollback expires every loaded object, and callers
+            # read what they loaded after the block (the caller, the case)
+            session.expunge_all()
             await session.rollback()
 
     async def ping(self) -> None:

@@ -7,6 +7,6 @@ from starlette.routing import BaseRoute
 
 def api_routes() -> list[BaseRoute]:
     """Every JSON API route, gathered from the API modules."""
-    from server.api import staff
+    from server.api import negotiation, staff
 
-    return [*staff.routes]
+    return [*staff.routes, *negotiation.routes]
