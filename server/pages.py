@@ -16,4 +16,9 @@ async def home(request: Request) -> Response:
 
 def page_routes() -> list[BaseRoute]:
     """Every HTML page route."""
-    return [Route("/", home, methods=["GET"], name="home")]
+    from server.negotiation_pages import negotiation_page_routes
+
+    return [
+        Route("/", home, methods=["GET"], name="home"),
+        *negotiation_page_routes(),
+    ]
