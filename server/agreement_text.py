@@ -79,17 +79,19 @@ def text_en(doc: dict[str, Any]) -> str:
         f"1. The parties settle the dispute in case {doc['case']} on these terms:",
     ]
     lines += [f"   ({chr(97 + i)}) {_term_en(t)}" for i, t in enumerate(doc["terms"])]
+    n = 2
     if doc.get("additional"):
-        lines += ["", "2. Additional terms:", f"   {doc['additional']}"]
+        lines += ["", f"{n}. Additional terms:", f"   {doc['additional']}"]
+        n += 1
     lines += [
         "",
-        f"3. This agreement is made in {langs}. The {lor} text is the language of "
+        f"{n}. This agreement is made in {langs}. The {lor} text is the language of "
         f"record and prevails if the texts differ.",
         "",
-        "4. With this settlement the parties resolve the dispute described in the "
-        "case. Each party signs by typing their full name and giving explicit "
-        "consent; the mediator countersigns. The agreement is identified by the "
-        "SHA-256 digest of its canonical text.",
+        f"{n + 1}. With this settlement the parties resolve the dispute "
+        "described in the case. Each party signs by typing their full name "
+        "and giving explicit consent; the mediator countersigns. The agreement "
+        "is identified by the SHA-256 digest of its canonical text.",
     ]
     return "\n".join(lines)
 
@@ -113,15 +115,18 @@ def text_zh(doc: dict[str, Any]) -> str:
     lines += [
         f"（{numerals[i % 10]}）{_term_zh(t)}" for i, t in enumerate(doc["terms"])
     ]
+    n = 1
     if doc.get("additional"):
-        lines += ["", "二、补充条款：", f"{doc['additional']}"]
+        lines += ["", f"{numerals[n]}、补充条款：", f"{doc['additional']}"]
+        n += 1
     lines += [
         "",
-        f"三、本协议以{langs}文本订立，以{lor}文本为记录语言文本；"
+        f"{numerals[n]}、本协议以{langs}文本订立，以{lor}文本为记录语言文本；"
         f"各文本不一致时，以{lor}文本为准。",
         "",
-        "四、双方以本和解协议解决本案所述纠纷。各方以键入全名并明确表示同意的方式"
-        "签署，调解员副署。本协议以其规范文本的 SHA-256 摘要为标识。",
+        f"{numerals[n + 1]}、双方以本和解协议解决本案所述纠纷。"
+        "各方以键入全名并明确表示同意的方式签署，调解员副署。"
+        "本协议以其规范文本的 SHA-256 摘要为标识。",
     ]
     return "\n".join(lines)
 
