@@ -188,7 +188,9 @@ def test_no_party_visible_channel_holds_a_sealed_figure(
         "currency": "CNY",
         "rounds": rounds,
         "tolerance_minor": tolerance_minor,
-        "tolerance_percent": str(tolerance_percent) if tolerance_percent else None,
+        "tolerance_percent": (
+            str(tolerance_percent) if tolerance_percent is not None else None
+        ),
         "mediator_sees_figures": mediator_sees,
     }
 
