@@ -41,7 +41,7 @@ def _term_en(term: dict[str, Any]) -> str:
         if term.get("instalments", 1) > 1:
             text += f", in {term['instalments']} equal instalments"
         return text + "."
-    text = term["text"].rstrip(".")
+    text = str(term["text"]).rstrip(".")
     if term.get("deadline"):
         text += f", by {term['deadline']}"
     return text + "."
@@ -55,7 +55,7 @@ def _term_zh(term: dict[str, Any]) -> str:
         if term.get("instalments", 1) > 1:
             text += f"，分 {term['instalments']} 期等额支付"
         return text + "。"
-    text = term["text"].rstrip("。.")
+    text = str(term["text"]).rstrip("。.")
     if term.get("deadline"):
         text += f"，于 {term['deadline']} 前完成"
     return text + "。"
@@ -190,7 +190,7 @@ def render_html(
 
 def _pdf(html: str) -> bytes:
     # imported lazily: weasyprint is the optional "pdf" extra and slow to load
-    from weasyprint import HTML
+    from weasyprint import HTML  # type: ignore[import-untyped]
 
     result: bytes = HTML(string=html).write_pdf()
     return result

@@ -255,8 +255,9 @@ async def _caucus_party(db: AsyncSession, ctx: Context) -> int | None:
         )
     )
     for party_id, attached in rows:
-        if party_id or attached:
-            return int(party_id or attached)
+        found: int | None = party_id or attached
+        if found is not None:
+            return found
     return None
 
 
@@ -496,7 +497,7 @@ def thread_of(rows: list[Offer], offer_id: int) -> list[Offer]:
     if root is None:
         return []
     while root.answers_offer_id in by_id:
-        root = by_id[root.answers_offer_id]  # type: ignore[index]
+        root = by_id[root.answers_offer_id]
     chain: list[Offer] = []
     frontier = [root]
     while frontier:
@@ -809,7 +810,8 @@ async def rate_package(
         raise InvalidInput("ratings: expected an object", code="invalid_rating")
     issues = [packages.Issue(i.key, tuple(i.options)) for i in stored]
     prefs = packages.Preferences(
-        weights={k: v.get("weight") for k, v in raw.items() if isinstance(v, dict)},
+        # a missing weight stays None here and is refused by validation
+        weights={k: v.get("weight") for k, v in raw.items() if isinstance(v, dict)},  # type: ignore[misc]
         ratings={
             k: dict(v.get("options") or {})
             for k, v in raw.items()

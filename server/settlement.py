@@ -655,7 +655,8 @@ async def feedback_summary(db: AsyncSession) -> dict[str, Any]:
             return {"count": 0}
 
         def mean(attr: str) -> float:
-            return round(sum(getattr(r, attr) for r in group) / n, 2)
+            total: int = sum(int(getattr(r, attr)) for r in group)
+            return round(total / n, 2)
 
         return {
             "count": n,

@@ -359,7 +359,8 @@ def release(offer: OfferState, actor: Actor) -> OfferState:
 def accept(offer: OfferState, actor: Actor, now: datetime | None = None) -> OfferState:
     """A party accepts; the offer is accepted once every other party has."""
     _require_answerer(offer, actor, now)
-    acceptances = offer.acceptances | {actor.party_id}  # type: ignore[arg-type]
+    assert actor.party_id is not None  # checked by _require_answerer
+    acceptances = offer.acceptances | {actor.party_id}
     settled = offer.needed <= acceptances
     return replace(
         offer,
