@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -174,6 +174,13 @@ def _int(payload: dict[str, Any], name: str) -> int:
 # -- offers ---------------------------------------------------------------------
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back timezone-aware columns as naive UTC
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def offer_state(offer: Offer, parties: frozenset[int]) -> offers.OfferState:
     """The pure state of a stored offer."""
     return offers.OfferState(
@@ -184,7 +191,7 @@ def offer_state(offer: Offer, parties: frozenset[int]) -> offers.OfferState:
         parties=parties,
         released=offer.released,
         caucus_party_id=offer.caucus_party_id,
-        expires_at=offer.expires_at,
+        expires_at=_aware(offer.expires_at),
         acceptances=frozenset(offer.acceptances or []),
     )
 
@@ -202,7 +209,11 @@ def offer_dict(offer: Offer) -> dict[str, Any]:
         "released": offer.released,
         "answers_offer_id": offer.answers_offer_id,
         "acceptances": list(offer.acceptances or []),
-        "expires_at": offer.expires_at.isoformat() if offer.expires_at else None,
+        "expires_at": (
+            _aware(offer.expires_at).isoformat()  # type: ignore[union-attr]
+            if offer.expires_at
+            else None
+        ),
     }
 
 
@@ -236,6 +247,12 @@ def _expires(payload: dict[str, Any]) -> datetime | None:
     if value.tzinfo is None:
         raise InvalidInput(
             "expires_at: give a time zone", code="invalid_date", field="expires_at"
+        )
+    if value <= utcnow():
+        raise InvalidInput(
+            f"expires_at: {raw} has passed already",
+            code="invalid_date",
+            field="expires_at",
         )
     return value
 
