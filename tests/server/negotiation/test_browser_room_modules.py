@@ -12,9 +12,18 @@ from typing import Any
 
 import pytest
 
+from server import negotiation as n
+from server import settlement
+from server.auth import Caller
+from server.models import Case, User
 from server.settings import Settings
 from tests.conftest import make_settings, unavailable
-from tests.server.negotiation.conftest import cookies_for, seed
+from tests.server.negotiation.conftest import (
+    RESPONDENT_NAME,
+    World,
+    cookies_for,
+    seed,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -38,7 +47,7 @@ async ([module, me]) => {
       (handlers[kind] || []).forEach((h) => h(content, { kind })),
   };
   const api = {
-    me, currency: "CNY",
+    me, currency: "CNY", caseRef: document.title.split(" · ").pop(),
     send: async (kind, payload) => { sent.push([kind, payload]); return { ok: true }; },
     on: (kind, handler) => { (handlers[kind] ||= []).push(handler); },
   };
@@ -51,6 +60,23 @@ async ([module, me]) => {
   mount(root, api);
 }
 """
+
+
+async def draw_up_agreement(services: Any, world: World) -> None:
+    """An accepted offer and the agreement drawn from it, through the services."""
+    terms = [{"type": "monetary", "amount_minor": 470000, "currency": "CNY"}]
+    async with services.db.write() as db:
+        made = await n.make_offer(db, world.claimant(), {"terms": terms})
+    async with services.db.write() as db:
+        await n.accept_offer(
+            db, world.respondent(), {"offer_id": made[0].content["offer"]["id"]}
+        )
+    async with services.db.write() as db:
+        mediator = await db.get(User, world.mediator_user_id)
+        case = await db.get(Case, world.case_id)
+        assert case is not None and mediator is not None
+        await db.refresh(case, ["parties"])
+        await settlement.generate_agreement(db, case, Caller(user=mediator))
 
 
 @pytest.fixture
@@ -162,6 +188,18 @@ async def test_offer_builder_and_bid_dialog_send_the_right_events(
             await page.get_by_text("以 CNY 4,700.00 达成和解。").wait_for()
             await page.screenshot(
                 path=str(shots / "room-bid-settled-zh.png"), full_page=True
+            )
+
+            # signing inside the room: the agreement drawn up meanwhile
+            await draw_up_agreement(live_server.services, world)
+            await page.evaluate(MOUNT, ["signing", me])
+            await page.get_by_label("请输入您的全名").fill(RESPONDENT_NAME)
+            await page.get_by_label("我已阅读本协议", exact=False).check()
+            await page.get_by_role("button", name="签署").click()
+            await page.get_by_text("您已签署此版本。").wait_for()
+            assert RESPONDENT_NAME in await page.inner_text(".signatures")
+            await page.screenshot(
+                path=str(shots / "room-signed-zh.png"), full_page=True
             )
         finally:
             await browser.close()
