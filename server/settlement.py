@@ -620,7 +620,7 @@ async def submit_feedback(
         )
     digest = receipt_digest(secret, case, caller)
     seen = await db.execute(
-        select(FeedbackReceipt.id).where(FeedbackReceipt.digest == digest)
+        select(FeedbackReceipt.digest).where(FeedbackReceipt.digest == digest)
     )
     if seen.first() is not None:
         raise Conflict(

@@ -245,5 +245,6 @@ class FeedbackReceipt(Base):
 
     __tablename__ = "feedback_receipts"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # the digest is the key: no sequence number that would line a receipt
+    # up with the feedback row written in the same transaction
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)

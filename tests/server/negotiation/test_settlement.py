@@ -13,7 +13,14 @@ from sqlalchemy import inspect, select, update
 
 from server import negotiation as n
 from server.caselog import verify_chain
-from server.models import AgreementVersion, Case, CaseEvent, Feedback, OutboxMail
+from server.models import (
+    AgreementVersion,
+    Case,
+    CaseEvent,
+    Feedback,
+    FeedbackReceipt,
+    OutboxMail,
+)
 from tests.conftest import unavailable
 from tests.server.negotiation.conftest import (
     CLAIMANT_NAME,
@@ -331,6 +338,8 @@ async def test_feedback_once_per_participant_and_anonymous(
     bad = await actors["respondent"].post(url, json={**answer, "fairness": 6})
     assert bad.status_code == 422
 
+    # a receipt holds only its keyed digest: no order to match it to a row
+    assert {c.key for c in inspect(FeedbackReceipt).columns} == {"digest"}
     columns = {c.key for c in inspect(Feedback).columns}
     assert not {"party_id", "user_id", "participant_id", "created_at"} & columns
     async with app.services.db.read() as db:
