@@ -18,10 +18,12 @@ async def home(request: Request) -> Response:
 def page_routes() -> list[BaseRoute]:
     """Every HTML page route."""
     from server import casework_pages, intake_pages
+    from server.negotiation_pages import negotiation_page_routes
 
     return [
         Route("/", home, methods=["GET"], name="home"),
         *intake_pages.routes,
         *casework_pages.routes,
         *room_routes(),
+        *negotiation_page_routes(),
     ]

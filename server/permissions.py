@@ -63,6 +63,18 @@ PERMISSIONS: dict[str, Rule] = {
         frozenset({ADMIN, OFFICER, MEDIATOR, INTERPRETER, PARTY}), True
     ),
     "transcript.read": Rule(frozenset({ADMIN, OFFICER, MEDIATOR, PARTY}), True),
+    # negotiation, settlement and closure (server/api/negotiation.py)
+    "offer.read": Rule(frozenset({ADMIN, OFFICER, MEDIATOR, INTERPRETER, PARTY}), True),
+    "bid.read": Rule(frozenset({ADMIN, OFFICER, MEDIATOR, PARTY}), True),
+    "opinion.read": Rule(frozenset({ADMIN, OFFICER, MEDIATOR, PARTY}), True),
+    "opinion.write": Rule(frozenset({ADMIN, MEDIATOR}), True),
+    "agreement.read": Rule(frozenset({ADMIN, OFFICER, MEDIATOR, PARTY}), True),
+    "agreement.draft": Rule(frozenset({ADMIN, OFFICER, MEDIATOR}), True),
+    "agreement.sign": Rule(frozenset({PARTY}), True),
+    "agreement.countersign": Rule(frozenset({MEDIATOR}), True),
+    "case.close": Rule(frozenset({ADMIN, OFFICER, MEDIATOR}), True),
+    "case.compliance": Rule(frozenset({PARTY}), True),
+    "feedback.submit": Rule(frozenset({MEDIATOR, INTERPRETER, PARTY}), True),
     # reports
     "analytics.read": Rule(frozenset({ADMIN, OFFICER})),
 }

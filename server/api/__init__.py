@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute
 
 def api_routes() -> list[BaseRoute]:
     """Every JSON API route, gathered from the API modules."""
-    from server.api import casework, evidence, intake, sessions, staff
+    from server.api import casework, evidence, intake, negotiation, sessions, staff
 
     return [
         *staff.routes,
@@ -15,4 +15,5 @@ def api_routes() -> list[BaseRoute]:
         *evidence.routes,
         *casework.routes,
         *sessions.routes,
+        *negotiation.routes,
     ]
