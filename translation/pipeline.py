@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,8 @@ from translation.routing import Route, plan_route
 from translation.translator import LanguagePair, Translator
 
 logger = logging.getLogger(__name__)
+
+FULL_WARNING_INTERVAL_S = 60.0
 
 
 class ResultStatus(enum.StrEnum):
@@ -149,7 +152,7 @@ class TranslationPipeline:
         self._workers: list[asyncio.Task[None]] = []
         self._callbacks: set[asyncio.Task[None]] = set()
         self._closed = False
-        self._saturated = False
+        self._last_full_warning = float("-inf")
 
     # lifecycle
 
@@ -207,18 +210,10 @@ class TranslationPipeline:
             return SubmitStatus.CLOSED
         free = self.max_pending - self._queue.qsize()
         if free < len(targets):
-            # one warning per episode of saturation, not one per refused line
-            log = logger.debug if self._saturated else logger.warning
-            log(
-                "translation queue full (%d pending); line %s refused",
-                self._queue.qsize(),
-                line.line_id,
-            )
-            self._saturated = True
+            self._warn_full(line.line_id)
             self._refuse(line, targets, on_result, SubmitStatus.QUEUE_FULL)
             return SubmitStatus.QUEUE_FULL
 
-        self._saturated = False
         self._ensure_workers()
         for target in targets:
             self._queue.put_nowait(_Job(line, target, on_result))
@@ -252,6 +247,19 @@ class TranslationPipeline:
                 self._work(), name=f"translation-worker-{number}"
             )
             self._workers.append(task)
+
+    def _warn_full(self, line_id: str) -> None:
+        # at most one warning a minute while saturated, not one per refused line
+        now = time.monotonic()
+        log = logger.debug
+        if now - self._last_full_warning >= FULL_WARNING_INTERVAL_S:
+            self._last_full_warning = now
+            log = logger.warning
+        log(
+            "translation queue full (%d pending); line %s refused",
+            self._queue.qsize(),
+            line_id,
+        )
 
     def _refuse(
         self,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from tests.translation.conftest import ScriptedTranslator
 from translation import (
@@ -380,3 +383,31 @@ async def test_glossary_applies_across_a_pivot(scripted: ScriptedTranslator) -> 
         "en": "en(押金)",
     }
     await pipeline.aclose()
+
+
+async def test_line_text_never_reaches_logs_above_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "SECRET-机密-4711"
+    translator = ScriptedTranslator(fail_on="机密")
+    translator.gate.clear()
+    pipeline = TranslationPipeline(translator, max_pending=1, timeout_s=0.05)
+    got = Collector()
+    caplog.set_level(logging.DEBUG, logger="translation")
+
+    for number in range(3):  # queued, refused, refused
+        pipeline.submit(line(f"l{number}", f"{secret} {number}"), got)
+    await pipeline.join()  # the queued one times out
+    translator.gate.set()
+    pipeline.submit(line("l9", secret), got)  # fails in the backend
+    await pipeline.join()
+    await pipeline.aclose()
+
+    loud = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    assert loud, "expected warnings about the full queue and failures"
+    assert all(secret not in r.getMessage() for r in loud)
+    assert {r.error_code for r in got.results} == {
+        "timeout",
+        "queue_full",
+        "backend_error",
+    }
