@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 from translation.argos_engine import (
     ArgosEngine,
@@ -29,6 +29,7 @@ from translation.argos_engine import (
 from translation.errors import (
     BackendFailed,
     BackendUnavailable,
+    ConfigurationError,
     TranslatorBusy,
     UnsupportedPair,
 )
@@ -55,7 +56,7 @@ class ArgosTranslator:
         scratch_dir: Path | str | None = None,
     ) -> None:
         if isolation not in ("process", "thread"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"expected isolation 'process' or 'thread', got {isolation!r}"
             )
         self._config = EngineConfig(
@@ -132,19 +133,17 @@ class ArgosTranslator:
                 future = self._submit(self._engine.translate, text, source, target)
             else:
                 future = self._submit(process_translate, text, source, target)
-        except BaseException:
+        except BaseException as exc:
             self._release_backlog(None)
+            if isinstance(exc, BrokenProcessPool):
+                await self._worker_died(exc)
             raise
         future.add_done_callback(self._release_backlog)
 
         try:
             return await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
-            # the worker died (out of memory, a crash): start afresh next time
-            await self._shutdown()
-            raise BackendUnavailable(
-                f"expected the argos worker process to answer, got it dead: {exc}"
-            ) from exc
+            await self._worker_died(exc)
         except (TranslatorBusy, asyncio.CancelledError):
             raise
         except Exception as exc:
@@ -156,6 +155,14 @@ class ArgosTranslator:
     async def aclose(self) -> None:
         """Stop the worker."""
         await self._shutdown()
+
+    async def _worker_died(self, exc: BrokenProcessPool) -> NoReturn:
+        # the worker died (out of memory, a crash): start afresh next time
+        logger.warning("argos worker process died; it restarts on the next line")
+        await self._shutdown()
+        raise BackendUnavailable(
+            f"expected the argos worker process to answer, got it dead: {exc}"
+        ) from exc
 
     def _new_executor(self) -> concurrent.futures.Executor:
         if self._isolation == "thread":

@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from translation.cache import CacheKey, TranslationCache
-from translation.errors import TranslationError, UnsupportedPair
+from translation.errors import (
+    ConfigurationError,
+    TextTooLong,
+    TranslationError,
+    UnsupportedPair,
+)
 from translation.glossary import (
     GlossaryProvider,
     GlossaryTerm,
@@ -134,9 +139,10 @@ class TranslationPipeline:
         timeout_s: float = 10.0,
         workers: int = 1,
         pivot_language: str = "en",
+        max_text_chars: int = 5_000,
     ) -> None:
         if max_pending < 1 or workers < 1:
-            raise ValueError(
+            raise ConfigurationError(
                 f"expected max_pending >= 1 and workers >= 1, "
                 f"got {max_pending} and {workers}"
             )
@@ -146,6 +152,7 @@ class TranslationPipeline:
         self.max_pending = max_pending
         self.timeout_s = timeout_s
         self.pivot_language = pivot_language
+        self.max_text_chars = max_text_chars
         self.stats = PipelineStats()
         self._worker_count = workers
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=max_pending)
@@ -361,6 +368,12 @@ class TranslationPipeline:
     async def _translate(
         self, line: LineForTranslation, target: str
     ) -> tuple[str, str, bool]:
+        if len(line.text) > self.max_text_chars:
+            # bounds the work one line can cause; chat lines are far shorter
+            raise TextTooLong(
+                f"expected at most {self.max_text_chars} characters to translate, "
+                f"got {len(line.text)}"
+            )
         pairs = await self.translator.pairs()
         route = plan_route(pairs, line.source, target, self.pivot_language)
         if route is None:

@@ -411,3 +411,17 @@ async def test_line_text_never_reaches_logs_above_debug(
         "queue_full",
         "backend_error",
     }
+
+
+async def test_overlong_text_is_not_sent_to_the_backend(
+    scripted: ScriptedTranslator,
+) -> None:
+    pipeline = TranslationPipeline(scripted, max_text_chars=10)
+    got = Collector()
+
+    pipeline.submit(line("l1", "长" * 11), got)
+    await pipeline.join()
+
+    assert got.results[0].error_code == "too_long"
+    assert scripted.calls == []
+    await pipeline.aclose()
