@@ -168,12 +168,16 @@ class TranslationPipeline:
         self._ensure_workers()
 
     async def aclose(self) -> None:
-        """Stop the workers; queued jobs are dropped, the backend is left open."""
+        """Stop the workers, reporting unfinished jobs "closed"; keep the backend."""
         self._closed = True
         for task in self._workers:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            self._refuse(job.line, [job.target], job.on_result, SubmitStatus.CLOSED)
+            self._queue.task_done()
         await asyncio.gather(*self._callbacks, return_exceptions=True)
 
     async def join(self) -> None:
@@ -235,8 +239,16 @@ class TranslationPipeline:
         return await self._translate_job(line, target)
 
     async def targets_for(self, source: str) -> frozenset[str]:
-        """The languages a line in ``source`` can currently be translated into."""
-        pairs = await self.translator.pairs()
+        """The languages a line in ``source`` can currently be translated into.
+
+        Empty when the backend cannot be reached, so a language menu degrades
+        to "original only" rather than failing.
+        """
+        try:
+            pairs = await self.translator.pairs()
+        except TranslationError as exc:
+            logger.warning("translation backend unreachable for pairs: %s", exc.code)
+            return frozenset()
         targets = {pair.target for pair in pairs}
         return frozenset(
             t
@@ -309,9 +321,18 @@ class TranslationPipeline:
     async def _work(self) -> None:
         while True:
             job = await self._queue.get()
+            reported = False
             try:
                 result = await self._translate_job(job.line, job.target)
+                reported = True
                 await self._deliver(job.on_result, result)
+            except asyncio.CancelledError:
+                # closing mid-job: the hub still gets its one result per target
+                if not reported:
+                    self._refuse(
+                        job.line, [job.target], job.on_result, SubmitStatus.CLOSED
+                    )
+                raise
             except Exception:
                 logger.exception(
                     "translation worker failed on line %s", job.line.line_id

@@ -425,3 +425,22 @@ async def test_overlong_text_is_not_sent_to_the_backend(
     assert got.results[0].error_code == "too_long"
     assert scripted.calls == []
     await pipeline.aclose()
+
+
+async def test_closing_reports_running_and_queued_jobs_as_closed(
+    scripted: ScriptedTranslator,
+) -> None:
+    scripted.gate.clear()
+    pipeline = TranslationPipeline(scripted)
+    got = Collector()
+    for number in range(3):
+        pipeline.submit(line(f"l{number}", f"第{number}行"), got)
+    await asyncio.sleep(0)  # the worker takes the first job
+
+    await pipeline.aclose()
+
+    assert sorted((r.line_id, r.error_code) for r in got.results) == [
+        ("l0", "closed"),
+        ("l1", "closed"),
+        ("l2", "closed"),
+    ]
