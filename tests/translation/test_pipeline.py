@@ -6,6 +6,8 @@ import asyncio
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.translation.conftest import ScriptedTranslator
 from translation import (
@@ -444,3 +446,41 @@ async def test_closing_reports_running_and_queued_jobs_as_closed(
         ("l1", "closed"),
         ("l2", "closed"),
     ]
+
+
+LANGUAGES = ["zh", "en", "de", "fr", "ja"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(st.sampled_from(LANGUAGES), st.sets(st.sampled_from(LANGUAGES))),
+        min_size=1,
+        max_size=8,
+    ),
+    max_pending=st.integers(min_value=1, max_value=6),
+)
+def test_each_entitled_language_gets_exactly_one_result_and_no_other(
+    lines: list[tuple[str, set[str]]], max_pending: int
+) -> None:
+    async def scenario() -> None:
+        pipeline = TranslationPipeline(ScriptedTranslator(), max_pending=max_pending)
+        got = Collector()
+        for number, (source, targets) in enumerate(lines):
+            pipeline.submit(
+                LineForTranslation(f"l{number}", "文本", source, frozenset(targets)),
+                got,
+            )
+        await pipeline.join()
+        await pipeline.aclose()
+
+        delivered = sorted((r.line_id, r.target) for r in got.results)
+        expected = sorted(
+            (f"l{number}", target)
+            for number, (source, targets) in enumerate(lines)
+            for target in targets
+            if target != source
+        )
+        assert delivered == expected
+
+    asyncio.run(scenario())
