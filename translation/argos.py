@@ -14,7 +14,7 @@ import concurrent.futures
 import logging
 import multiprocessing
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -178,15 +178,17 @@ class ArgosTranslator:
             initargs=(self._config,),
         )
 
-    def _submit(self, fn: object, *args: object) -> concurrent.futures.Future[str]:
+    def _submit(
+        self, fn: Callable[[str, str, str], str], *args: str
+    ) -> concurrent.futures.Future[str]:
         assert self._executor is not None
-        return self._executor.submit(fn, *args)  # type: ignore[arg-type]
+        return self._executor.submit(fn, *args)
 
-    async def _run(self, fn: object) -> dict[tuple[str, str], str]:
+    async def _run(
+        self, fn: Callable[[], dict[tuple[str, str], str]]
+    ) -> dict[tuple[str, str], str]:
         assert self._executor is not None
-        future: concurrent.futures.Future[dict[tuple[str, str], str]]
-        future = self._executor.submit(fn)  # type: ignore[arg-type]
-        return await asyncio.wrap_future(future)
+        return await asyncio.wrap_future(self._executor.submit(fn))
 
     def _release_backlog(self, _future: object) -> None:
         with self._backlog_lock:
