@@ -325,46 +325,53 @@ async def chat_phase(seconds: float, pipeline: TranslationPipeline | None) -> Ch
 
 
 async def measure_chat(
-    packages_dir: Path, scratch: Path, seconds: float
+    packages_dir: Path, scratch: Path, seconds: float, rounds: int
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {}
     phases: list[tuple[str, str | None]] = [
         ("no translation", None),
         ("saturated, process worker", "process"),
         ("saturated, thread worker", "thread"),
     ]
-    for label, isolation in phases:
-        pipeline = translator = None
-        if isolation is not None:
-            translator = ArgosTranslator(
-                packages_dir,
-                isolation=isolation,  # type: ignore[arg-type]
-                beam_size=BEAM,
-                intra_threads=1,
-                scratch_dir=scratch,
-            )
-            await translator.start()
-            pipeline = TranslationPipeline(
-                translator, max_pending=CHAT_QUEUE, timeout_s=600
-            )
-        run = await chat_phase(seconds, pipeline)
-        if pipeline is not None and translator is not None:
-            await pipeline.aclose()
-            await translator.aclose()
+    # several short rounds, interleaved, so a burst of outside load is shared
+    runs: dict[str, list[ChatRun]] = {label: [] for label, _ in phases}
+    for _ in range(rounds):
+        for label, isolation in phases:
+            pipeline = translator = None
+            if isolation is not None:
+                translator = ArgosTranslator(
+                    packages_dir,
+                    isolation=isolation,  # type: ignore[arg-type]
+                    beam_size=BEAM,
+                    intra_threads=1,
+                    scratch_dir=scratch,
+                )
+                await translator.start()
+                pipeline = TranslationPipeline(
+                    translator, max_pending=CHAT_QUEUE, timeout_s=600
+                )
+            runs[label].append(await chat_phase(seconds / rounds, pipeline))
+            if pipeline is not None and translator is not None:
+                await pipeline.aclose()
+                await translator.aclose()
 
+    out: dict[str, Any] = {}
+    for label, parts in runs.items():
+        latencies = [x for run in parts for x in run.latencies]
+        lag = [x for run in parts for x in run.loop_lag]
         late = sum(
             1
+            for run in parts
             for line_id, at in run.translated_at.items()
             if line_id in run.arrivals and at < max(run.arrivals[line_id])
         )
         out[label] = {
-            "deliveries": len(run.latencies),
-            "p50": percentile(run.latencies, 50),
-            "p99": percentile(run.latencies, 99),
-            "max": max(run.latencies),
-            "lag_p99": percentile(run.loop_lag, 99),
-            "translated": len(run.translated_at),
-            "refused": run.refused,
+            "deliveries": len(latencies),
+            "p50": percentile(latencies, 50),
+            "p99": percentile(latencies, 99),
+            "max": max(latencies),
+            "lag_p99": percentile(lag, 99),
+            "translated": sum(len(run.translated_at) for run in parts),
+            "refused": sum(run.refused for run in parts),
             "translation_before_original": late,
         }
     return out
@@ -406,6 +413,7 @@ def report(
     latency: dict[str, Any],
     chat: dict[str, Any],
     total_s: float,
+    rounds: int,
 ) -> str:
     d, p, t = latency["direct"], latency["process"], latency["thread"]
     tokens = latency["output_tokens"]
@@ -463,7 +471,8 @@ def report(
         "which cancels most of the load noise.",
         "## Chat delivery with and without a saturated translation worker",
         f"One asyncio loop runs a relay (sender → relay → {RECEIVERS} receivers "
-        f"over loopback TCP, {CHAT_RATE_HZ} lines/s). In the saturated runs the "
+        f"over loopback TCP, {CHAT_RATE_HZ} lines/s), in {rounds} interleaved "
+        "rounds per run. In the saturated runs the "
         "relay also submits every line to the pipeline after delivering it, as "
         f"the room hub will; the queue ({CHAT_QUEUE} jobs) is full before the "
         "first line is sent, so the worker never idles and most lines are "
@@ -508,11 +517,12 @@ async def amain(args: argparse.Namespace) -> None:
     print(json.dumps(latency, indent=1), flush=True)
 
     print(f"chat: 3 runs x {args.chat_seconds:.0f} s...", flush=True)
-    chat = await measure_chat(packages_dir, scratch, args.chat_seconds)
+    chat = await measure_chat(packages_dir, scratch, args.chat_seconds, args.rounds)
     print(json.dumps(chat, indent=1), flush=True)
 
     load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    text = report(info, load_after, latency, chat, time.perf_counter() - began)
+    elapsed = time.perf_counter() - began
+    text = report(info, load_after, latency, chat, elapsed, args.rounds)
     await asyncio.to_thread(Path(args.out).write_text, text, "utf-8")
     print(f"wrote {args.out}")
 
@@ -521,6 +531,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=24)
     parser.add_argument("--chat-seconds", type=float, default=12.0)
+    parser.add_argument("--rounds", type=int, default=3, help="chat runs interleaved")
     parser.add_argument(
         "--cache-dir",
         default=str(Path.home() / ".cache" / "accord-bench" / "translation"),
