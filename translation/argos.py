@@ -22,6 +22,7 @@ from typing import Literal, NoReturn
 from translation.argos_engine import (
     ArgosEngine,
     EngineConfig,
+    lower_priority,
     process_initializer,
     process_load,
     process_translate,
@@ -51,9 +52,12 @@ class ArgosTranslator:
         *,
         isolation: Isolation = "process",
         beam_size: int | None = None,
-        intra_threads: int = 0,
+        # one thread leaves the other cores to the event loop; 0 = all cores
+        intra_threads: int = 1,
         max_backlog: int = 32,
         scratch_dir: Path | str | None = None,
+        # added to the worker's nice value: chat outranks translation for CPU
+        niceness: int = 10,
     ) -> None:
         if isolation not in ("process", "thread"):
             raise ConfigurationError(
@@ -64,6 +68,7 @@ class ArgosTranslator:
             beam_size=beam_size,
             intra_threads=intra_threads,
             scratch_dir=Path(scratch_dir) if scratch_dir is not None else None,
+            niceness=niceness,
         )
         self._isolation: Isolation = isolation
         self._max_backlog = max_backlog
@@ -168,7 +173,10 @@ class ArgosTranslator:
         if self._isolation == "thread":
             self._engine = ArgosEngine(self._config)
             return concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="accord-argos"
+                max_workers=1,
+                thread_name_prefix="accord-argos",
+                initializer=lower_priority,
+                initargs=(self._config.niceness,),
             )
         # spawn, not fork: the server process has threads and an event loop
         return concurrent.futures.ProcessPoolExecutor(

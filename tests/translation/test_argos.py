@@ -215,3 +215,32 @@ async def test_dead_worker_process_is_reported_then_replaced(
         await translator.aclose()
 
     assert isinstance(text, str)
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+async def test_worker_runs_at_lower_cpu_priority_than_the_server(
+    argos_packages_dir: Path, tmp_path: Path, isolation: str
+) -> None:
+    import os
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    translator = ArgosTranslator(
+        argos_packages_dir,
+        isolation=isolation,  # type: ignore[arg-type]
+        scratch_dir=tmp_path,
+        niceness=5,
+    )
+    try:
+        await translator.start()
+        executor = translator._executor
+        if isolation == "thread":
+            (thread,) = executor._threads  # type: ignore[union-attr]
+            worker_id = thread.native_id
+        else:
+            (worker_id,) = executor._processes  # type: ignore[union-attr]
+        worker_nice = os.getpriority(os.PRIO_PROCESS, worker_id)
+    finally:
+        await translator.aclose()
+
+    assert worker_nice == min(19, base + 5)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base
