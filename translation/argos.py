@@ -14,14 +14,15 @@ import concurrent.futures
 import logging
 import multiprocessing
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 from translation.argos_engine import (
     ArgosEngine,
     EngineConfig,
+    lower_priority,
     process_initializer,
     process_load,
     process_translate,
@@ -29,6 +30,7 @@ from translation.argos_engine import (
 from translation.errors import (
     BackendFailed,
     BackendUnavailable,
+    ConfigurationError,
     TranslatorBusy,
     UnsupportedPair,
 )
@@ -50,12 +52,15 @@ class ArgosTranslator:
         *,
         isolation: Isolation = "process",
         beam_size: int | None = None,
-        intra_threads: int = 0,
+        # one thread leaves the other cores to the event loop; 0 = all cores
+        intra_threads: int = 1,
         max_backlog: int = 32,
         scratch_dir: Path | str | None = None,
+        # added to the worker's nice value: chat outranks translation for CPU
+        niceness: int = 10,
     ) -> None:
         if isolation not in ("process", "thread"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"expected isolation 'process' or 'thread', got {isolation!r}"
             )
         self._config = EngineConfig(
@@ -63,6 +68,7 @@ class ArgosTranslator:
             beam_size=beam_size,
             intra_threads=intra_threads,
             scratch_dir=Path(scratch_dir) if scratch_dir is not None else None,
+            niceness=niceness,
         )
         self._isolation: Isolation = isolation
         self._max_backlog = max_backlog
@@ -132,19 +138,17 @@ class ArgosTranslator:
                 future = self._submit(self._engine.translate, text, source, target)
             else:
                 future = self._submit(process_translate, text, source, target)
-        except BaseException:
+        except BaseException as exc:
             self._release_backlog(None)
+            if isinstance(exc, BrokenProcessPool):
+                await self._worker_died(exc)
             raise
         future.add_done_callback(self._release_backlog)
 
         try:
             return await asyncio.wrap_future(future)
         except BrokenProcessPool as exc:
-            # the worker died (out of memory, a crash): start afresh next time
-            await self._shutdown()
-            raise BackendUnavailable(
-                f"expected the argos worker process to answer, got it dead: {exc}"
-            ) from exc
+            await self._worker_died(exc)
         except (TranslatorBusy, asyncio.CancelledError):
             raise
         except Exception as exc:
@@ -157,11 +161,22 @@ class ArgosTranslator:
         """Stop the worker."""
         await self._shutdown()
 
+    async def _worker_died(self, exc: BrokenProcessPool) -> NoReturn:
+        # the worker died (out of memory, a crash): start afresh next time
+        logger.warning("argos worker process died; it restarts on the next line")
+        await self._shutdown()
+        raise BackendUnavailable(
+            f"expected the argos worker process to answer, got it dead: {exc}"
+        ) from exc
+
     def _new_executor(self) -> concurrent.futures.Executor:
         if self._isolation == "thread":
             self._engine = ArgosEngine(self._config)
             return concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="accord-argos"
+                max_workers=1,
+                thread_name_prefix="accord-argos",
+                initializer=lower_priority,
+                initargs=(self._config.niceness,),
             )
         # spawn, not fork: the server process has threads and an event loop
         return concurrent.futures.ProcessPoolExecutor(
@@ -171,15 +186,17 @@ class ArgosTranslator:
             initargs=(self._config,),
         )
 
-    def _submit(self, fn: object, *args: object) -> concurrent.futures.Future[str]:
+    def _submit(
+        self, fn: Callable[[str, str, str], str], *args: str
+    ) -> concurrent.futures.Future[str]:
         assert self._executor is not None
-        return self._executor.submit(fn, *args)  # type: ignore[arg-type]
+        return self._executor.submit(fn, *args)
 
-    async def _run(self, fn: object) -> dict[tuple[str, str], str]:
+    async def _run(
+        self, fn: Callable[[], dict[tuple[str, str], str]]
+    ) -> dict[tuple[str, str], str]:
         assert self._executor is not None
-        future: concurrent.futures.Future[dict[tuple[str, str], str]]
-        future = self._executor.submit(fn)  # type: ignore[arg-type]
-        return await asyncio.wrap_future(future)
+        return await asyncio.wrap_future(self._executor.submit(fn))
 
     def _release_backlog(self, _future: object) -> None:
         with self._backlog_lock:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import NamedTuple
 
+from translation.errors import ConfigurationError
+
 
 class CacheKey(NamedTuple):
     """What identifies a translation: the text, the pair and the model version."""
@@ -20,7 +22,7 @@ class TranslationCache:
 
     def __init__(self, max_entries: int = 10_000, max_text_chars: int = 2_000) -> None:
         if max_entries < 1:
-            raise ValueError(f"expected max_entries >= 1, got {max_entries}")
+            raise ConfigurationError(f"expected max_entries >= 1, got {max_entries}")
         self.max_entries = max_entries
         self.max_text_chars = max_text_chars
         self.hits = 0

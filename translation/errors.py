@@ -1,11 +1,14 @@
 """Exceptions raised by the translation pipeline.
 
 TranslationError                base of everything raised here on purpose
+ ├── ConfigurationError         a translation setting is missing or malformed
  ├── PackageError               an .argosmodel file is unusable
+ ├── InvalidGlossaryTerm        a glossary term that cannot be applied
  ├── BackendUnavailable         a backend cannot be reached or is not installed
  ├── BackendFailed              a backend answered, but not with a translation
  ├── UnsupportedPair            no installed pair (direct or via English) fits
  ├── TranslatorBusy             the backend's own backlog is full
+ ├── TextTooLong                a line longer than the pipeline translates
  └── InterpretingError          an interpreter action that the desk refuses
 """
 
@@ -16,6 +19,18 @@ class TranslationError(Exception):
     """Base of every error the translation package raises on purpose."""
 
     code = "translation_error"
+
+
+class ConfigurationError(TranslationError):
+    """Raised when a translation setting is missing, malformed or inconsistent."""
+
+    code = "configuration_error"
+
+
+class InvalidGlossaryTerm(TranslationError):
+    """Raised when a glossary term is empty or otherwise unusable."""
+
+    code = "invalid_glossary_term"
 
 
 class PackageError(TranslationError):
@@ -46,6 +61,12 @@ class TranslatorBusy(TranslationError):
     """Raised when a backend's own backlog of work is full."""
 
     code = "busy"
+
+
+class TextTooLong(TranslationError):
+    """Raised when a text is longer than the pipeline will translate."""
+
+    code = "too_long"
 
 
 class InterpretingError(TranslationError):

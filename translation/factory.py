@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from translation.errors import ConfigurationError
 from translation.translator import NoTranslator, Translator
 
 
@@ -30,7 +31,7 @@ def build_translator(
 
     if backend == "libretranslate":
         if not libretranslate_url:
-            raise ValueError(
+            raise ConfigurationError(
                 "expected ACCORD_TRANSLATION_LIBRETRANSLATE_URL with the "
                 "libretranslate backend, got no URL"
             )
@@ -50,12 +51,12 @@ def build_translator(
                 job_timeout_s=timeout_s,
             )
         if packages_dir is None:
-            raise ValueError(
+            raise ConfigurationError(
                 "expected ACCORD_TRANSLATION_PACKAGES_DIR with the argos backend, "
                 "got no directory"
             )
         if isolation not in ("process", "thread"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"expected isolation 'process' or 'thread', got {isolation!r}"
             )
         from translation.argos import ArgosTranslator
@@ -66,6 +67,6 @@ def build_translator(
             scratch_dir=scratch_dir,
         )
 
-    raise ValueError(
+    raise ConfigurationError(
         f"expected translation backend none, argos or libretranslate, got {backend!r}"
     )

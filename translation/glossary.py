@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from translation.errors import InvalidGlossaryTerm
+
 _PLACEHOLDER = re.compile(r"\[\s*#\s*(\d+)\s*\]")
 
 
@@ -68,7 +70,14 @@ class InMemoryGlossary:
     def add(self, term: GlossaryTerm, case_id: str | None = None) -> None:
         """Add a server-wide term, or a term for one case."""
         if not term.term.strip():
-            raise ValueError(f"expected a non-empty glossary term, got {term.term!r}")
+            raise InvalidGlossaryTerm(
+                f"expected a non-empty glossary term, got {term.term!r}"
+            )
+        if term.rendering is not None and not term.rendering.strip():
+            raise InvalidGlossaryTerm(
+                f"expected a rendering for {term.term!r} or None to keep it as "
+                f"written, got {term.rendering!r}"
+            )
         if case_id is None:
             self.server_terms.append(term)
         else:

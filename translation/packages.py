@@ -95,6 +95,12 @@ def install_package(
         raise PackageError(
             f"expected a readable zip archive, got a corrupt file {path.name!r}: {exc}"
         ) from exc
+    except OSError as exc:
+        raise PackageError(
+            f"expected to unpack {path.name!r} into {packages_dir}, got "
+            f"{type(exc).__name__}: {exc}; check the directory's permissions "
+            "and free space"
+        ) from exc
 
     installed = _read_package(target)
     if installed is None:  # pragma: no cover - checked above

@@ -17,12 +17,18 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from translation.cache import CacheKey, TranslationCache
-from translation.errors import TranslationError, UnsupportedPair
+from translation.errors import (
+    ConfigurationError,
+    TextTooLong,
+    TranslationError,
+    UnsupportedPair,
+)
 from translation.glossary import (
     GlossaryProvider,
     GlossaryTerm,
@@ -35,6 +41,8 @@ from translation.routing import Route, plan_route
 from translation.translator import LanguagePair, Translator
 
 logger = logging.getLogger(__name__)
+
+FULL_WARNING_INTERVAL_S = 60.0
 
 
 class ResultStatus(enum.StrEnum):
@@ -131,9 +139,10 @@ class TranslationPipeline:
         timeout_s: float = 10.0,
         workers: int = 1,
         pivot_language: str = "en",
+        max_text_chars: int = 5_000,
     ) -> None:
         if max_pending < 1 or workers < 1:
-            raise ValueError(
+            raise ConfigurationError(
                 f"expected max_pending >= 1 and workers >= 1, "
                 f"got {max_pending} and {workers}"
             )
@@ -143,13 +152,14 @@ class TranslationPipeline:
         self.max_pending = max_pending
         self.timeout_s = timeout_s
         self.pivot_language = pivot_language
+        self.max_text_chars = max_text_chars
         self.stats = PipelineStats()
         self._worker_count = workers
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=max_pending)
         self._workers: list[asyncio.Task[None]] = []
         self._callbacks: set[asyncio.Task[None]] = set()
         self._closed = False
-        self._saturated = False
+        self._last_full_warning = float("-inf")
 
     # lifecycle
 
@@ -158,12 +168,16 @@ class TranslationPipeline:
         self._ensure_workers()
 
     async def aclose(self) -> None:
-        """Stop the workers; queued jobs are dropped, the backend is left open."""
+        """Stop the workers, reporting unfinished jobs "closed"; keep the backend."""
         self._closed = True
         for task in self._workers:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            self._refuse(job.line, [job.target], job.on_result, SubmitStatus.CLOSED)
+            self._queue.task_done()
         await asyncio.gather(*self._callbacks, return_exceptions=True)
 
     async def join(self) -> None:
@@ -207,18 +221,10 @@ class TranslationPipeline:
             return SubmitStatus.CLOSED
         free = self.max_pending - self._queue.qsize()
         if free < len(targets):
-            # one warning per episode of saturation, not one per refused line
-            log = logger.debug if self._saturated else logger.warning
-            log(
-                "translation queue full (%d pending); line %s refused",
-                self._queue.qsize(),
-                line.line_id,
-            )
-            self._saturated = True
+            self._warn_full(line.line_id)
             self._refuse(line, targets, on_result, SubmitStatus.QUEUE_FULL)
             return SubmitStatus.QUEUE_FULL
 
-        self._saturated = False
         self._ensure_workers()
         for target in targets:
             self._queue.put_nowait(_Job(line, target, on_result))
@@ -233,8 +239,16 @@ class TranslationPipeline:
         return await self._translate_job(line, target)
 
     async def targets_for(self, source: str) -> frozenset[str]:
-        """The languages a line in ``source`` can currently be translated into."""
-        pairs = await self.translator.pairs()
+        """The languages a line in ``source`` can currently be translated into.
+
+        Empty when the backend cannot be reached, so a language menu degrades
+        to "original only" rather than failing.
+        """
+        try:
+            pairs = await self.translator.pairs()
+        except TranslationError as exc:
+            logger.warning("translation backend unreachable for pairs: %s", exc.code)
+            return frozenset()
         targets = {pair.target for pair in pairs}
         return frozenset(
             t
@@ -252,6 +266,19 @@ class TranslationPipeline:
                 self._work(), name=f"translation-worker-{number}"
             )
             self._workers.append(task)
+
+    def _warn_full(self, line_id: str) -> None:
+        # at most one warning a minute while saturated, not one per refused line
+        now = time.monotonic()
+        log = logger.debug
+        if now - self._last_full_warning >= FULL_WARNING_INTERVAL_S:
+            self._last_full_warning = now
+            log = logger.warning
+        log(
+            "translation queue full (%d pending); line %s refused",
+            self._queue.qsize(),
+            line_id,
+        )
 
     def _refuse(
         self,
@@ -294,9 +321,18 @@ class TranslationPipeline:
     async def _work(self) -> None:
         while True:
             job = await self._queue.get()
+            reported = False
             try:
                 result = await self._translate_job(job.line, job.target)
+                reported = True
                 await self._deliver(job.on_result, result)
+            except asyncio.CancelledError:
+                # closing mid-job: the hub still gets its one result per target
+                if not reported:
+                    self._refuse(
+                        job.line, [job.target], job.on_result, SubmitStatus.CLOSED
+                    )
+                raise
             except Exception:
                 logger.exception(
                     "translation worker failed on line %s", job.line.line_id
@@ -353,6 +389,12 @@ class TranslationPipeline:
     async def _translate(
         self, line: LineForTranslation, target: str
     ) -> tuple[str, str, bool]:
+        if len(line.text) > self.max_text_chars:
+            # bounds the work one line can cause; chat lines are far shorter
+            raise TextTooLong(
+                f"expected at most {self.max_text_chars} characters to translate, "
+                f"got {len(line.text)}"
+            )
         pairs = await self.translator.pairs()
         route = plan_route(pairs, line.source, target, self.pivot_language)
         if route is None:

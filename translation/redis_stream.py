@@ -6,8 +6,9 @@ its own reply stream ``<stream>:reply:<client id>``. Workers, wherever they
 run, use `RedisTranslationWorker` around a local translator (usually
 `ArgosTranslator`): they read jobs as a consumer group, so each job goes to
 one worker, and advertise their pairs and model versions in the hash
-``<stream>:pairs``. A job carries a deadline; a worker skips jobs whose
-caller has already given up.
+``<stream>:pairs`` (which expires when no live worker renews it, so servers
+stop queueing for pairs nobody serves). A job carries a deadline; a worker
+skips jobs whose caller has already given up.
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ class RedisTranslationWorker:
         stream: str = DEFAULT_STREAM,
         consumer: str | None = None,
         reply_max_len: int = 1_000,
+        advertise_ttl_s: int = 30,
     ) -> None:
         self.translator = translator
         self._redis: aioredis.Redis = aioredis.from_url(
@@ -182,17 +184,21 @@ class RedisTranslationWorker:
         self._stream = stream
         self._consumer = consumer or f"worker-{uuid.uuid4().hex[:8]}"
         self._reply_max_len = reply_max_len
+        self._advertise_ttl_s = advertise_ttl_s
+        self._advertised_at = float("-inf")
         self._stopping = asyncio.Event()
         self.processed = 0
 
     async def advertise(self) -> None:
-        """Publish this worker's pairs so servers know what can be translated."""
+        """Publish this worker's pairs; they expire unless a live worker renews."""
         pairs = await self.translator.pairs()
+        key = f"{self._stream}:pairs"
         if pairs:
             await self._redis.hset(
-                f"{self._stream}:pairs",
-                mapping={str(pair): version for pair, version in pairs.items()},
+                key, mapping={str(pair): version for pair, version in pairs.items()}
             )
+            await self._redis.expire(key, self._advertise_ttl_s)
+        self._advertised_at = time.monotonic()
 
     async def run(self) -> None:
         """Serve jobs until `stop` is called."""
@@ -203,6 +209,8 @@ class RedisTranslationWorker:
 
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - self._advertised_at > self._advertise_ttl_s / 3:
+                    await self.advertise()
                 answer: Any = await self._redis.xreadgroup(
                     GROUP,
                     self._consumer,

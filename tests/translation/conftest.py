@@ -33,7 +33,9 @@ def isolated_argos_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
 
 
 @pytest.fixture(scope="session")
-def argos_model_files(request: pytest.FixtureRequest) -> dict[tuple[str, str], Path]:
+def argos_model_files(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[str, str], Path]:
     """Tiny .argosmodel files for zh>en and en>de, built once and cached on disk.
 
     The cache key includes the builder's source, so changing the builder
@@ -41,7 +43,11 @@ def argos_model_files(request: pytest.FixtureRequest) -> dict[tuple[str, str], P
     out of the test process.
     """
     digest = hashlib.sha256(BUILDER.read_bytes()).hexdigest()[:12]
-    cache_dir = Path(request.config.cache.mkdir(f"accord-argos-{digest}"))
+    cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is not None:
+        cache_dir = Path(cache.mkdir(f"accord-argos-{digest}"))
+    else:
+        cache_dir = tmp_path_factory.mktemp("argos-models")
     files = {}
     for source, target in PAIRS:
         out = cache_dir / f"{source}_{target}.argosmodel"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from translation import (
+    BackendUnavailable,
     LineForTranslation,
     ResultStatus,
     TranslationPipeline,
@@ -189,3 +190,57 @@ def test_process_worker_keeps_argos_and_torch_out_of_the_server_process(
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+async def test_dead_worker_process_is_reported_then_replaced(
+    argos_packages_dir: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+
+    translator = ArgosTranslator(argos_packages_dir, scratch_dir=tmp_path)
+    try:
+        await translator.translate("你好。", "zh", "en")
+        executor = translator._executor
+        assert executor is not None
+        (pid,) = executor._processes  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGKILL)
+
+        with pytest.raises(BackendUnavailable, match="dead"):
+            for _ in range(50):  # until the pool notices the death
+                await translator.translate("你好。", "zh", "en")
+                await asyncio.sleep(0.05)
+        text = await translator.translate("你好。", "zh", "en")
+    finally:
+        await translator.aclose()
+
+    assert isinstance(text, str)
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+async def test_worker_runs_at_lower_cpu_priority_than_the_server(
+    argos_packages_dir: Path, tmp_path: Path, isolation: str
+) -> None:
+    import os
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    translator = ArgosTranslator(
+        argos_packages_dir,
+        isolation=isolation,  # type: ignore[arg-type]
+        scratch_dir=tmp_path,
+        niceness=5,
+    )
+    try:
+        await translator.start()
+        executor = translator._executor
+        if isolation == "thread":
+            (thread,) = executor._threads  # type: ignore[union-attr]
+            worker_id = thread.native_id
+        else:
+            (worker_id,) = executor._processes  # type: ignore[union-attr]
+        worker_nice = os.getpriority(os.PRIO_PROCESS, worker_id)
+    finally:
+        await translator.aclose()
+
+    assert worker_nice == min(19, base + 5)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from translation.errors import InvalidGlossaryTerm
 from translation.glossary import GlossaryTerm, InMemoryGlossary, protect, restore
 
 
@@ -69,3 +72,12 @@ async def test_terms_of_another_case_do_not_apply() -> None:
 
     assert await glossary.terms("case-2", "zh", "en") == []
     assert len(await glossary.terms("case-1", "zh", "en")) == 1
+
+
+def test_blank_terms_and_renderings_are_refused() -> None:
+    glossary = InMemoryGlossary()
+
+    with pytest.raises(InvalidGlossaryTerm, match="non-empty"):
+        glossary.add(GlossaryTerm("zh", "  "))
+    with pytest.raises(InvalidGlossaryTerm, match="keep it as written"):
+        glossary.add(GlossaryTerm("zh", "押金", ""))

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.translation.conftest import ScriptedTranslator
 from translation import (
@@ -380,3 +385,102 @@ async def test_glossary_applies_across_a_pivot(scripted: ScriptedTranslator) -> 
         "en": "en(押金)",
     }
     await pipeline.aclose()
+
+
+async def test_line_text_never_reaches_logs_above_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "SECRET-机密-4711"
+    translator = ScriptedTranslator(fail_on="机密")
+    translator.gate.clear()
+    pipeline = TranslationPipeline(translator, max_pending=1, timeout_s=0.05)
+    got = Collector()
+    caplog.set_level(logging.DEBUG, logger="translation")
+
+    for number in range(3):  # queued, refused, refused
+        pipeline.submit(line(f"l{number}", f"{secret} {number}"), got)
+    await pipeline.join()  # the queued one times out
+    translator.gate.set()
+    pipeline.submit(line("l9", secret), got)  # fails in the backend
+    await pipeline.join()
+    await pipeline.aclose()
+
+    loud = [r for r in caplog.records if r.levelno > logging.DEBUG]
+    assert loud, "expected warnings about the full queue and failures"
+    assert all(secret not in r.getMessage() for r in loud)
+    assert {r.error_code for r in got.results} == {
+        "timeout",
+        "queue_full",
+        "backend_error",
+    }
+
+
+async def test_overlong_text_is_not_sent_to_the_backend(
+    scripted: ScriptedTranslator,
+) -> None:
+    pipeline = TranslationPipeline(scripted, max_text_chars=10)
+    got = Collector()
+
+    pipeline.submit(line("l1", "长" * 11), got)
+    await pipeline.join()
+
+    assert got.results[0].error_code == "too_long"
+    assert scripted.calls == []
+    await pipeline.aclose()
+
+
+async def test_closing_reports_running_and_queued_jobs_as_closed(
+    scripted: ScriptedTranslator,
+) -> None:
+    scripted.gate.clear()
+    pipeline = TranslationPipeline(scripted)
+    got = Collector()
+    for number in range(3):
+        pipeline.submit(line(f"l{number}", f"第{number}行"), got)
+    await asyncio.sleep(0)  # the worker takes the first job
+
+    await pipeline.aclose()
+
+    assert sorted((r.line_id, r.error_code) for r in got.results) == [
+        ("l0", "closed"),
+        ("l1", "closed"),
+        ("l2", "closed"),
+    ]
+
+
+LANGUAGES = ["zh", "en", "de", "fr", "ja"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(st.sampled_from(LANGUAGES), st.sets(st.sampled_from(LANGUAGES))),
+        min_size=1,
+        max_size=8,
+    ),
+    max_pending=st.integers(min_value=1, max_value=6),
+)
+def test_each_entitled_language_gets_exactly_one_result_and_no_other(
+    lines: list[tuple[str, set[str]]], max_pending: int
+) -> None:
+    async def scenario() -> None:
+        pipeline = TranslationPipeline(ScriptedTranslator(), max_pending=max_pending)
+        got = Collector()
+        for number, (source, targets) in enumerate(lines):
+            pipeline.submit(
+                LineForTranslation(f"l{number}", "文本", source, frozenset(targets)),
+                got,
+            )
+        await pipeline.join()
+        await pipeline.aclose()
+
+        delivered = sorted((r.line_id, r.target) for r in got.results)
+        expected = sorted(
+            (f"l{number}", target)
+            for number, (source, targets) in enumerate(lines)
+            for target in targets
+            if target != source
+        )
+        assert delivered == expected
+
+    asyncio.run(scenario())

@@ -155,3 +155,17 @@ async def test_stream_worker_runs_real_argos_packages(
     assert got.results[0].status is ResultStatus.MACHINE
     assert got.results[0].model_version is not None
     assert "argos:zh-en" in got.results[0].model_version
+
+
+async def test_advertised_pairs_expire_unless_renewed(stream: str) -> None:
+    worker = RedisTranslationWorker(
+        ScriptedTranslator(), REDIS_URL, stream=stream, advertise_ttl_s=30
+    )
+    await worker.advertise()
+    client = aioredis.from_url(REDIS_URL)
+
+    ttl = await client.ttl(f"{stream}:pairs")
+    await client.aclose()
+    await worker.aclose()
+
+    assert 0 < ttl <= 30
