@@ -145,7 +145,8 @@ def encode_loop() -> tuple[list[bytes], list[bytes]]:
     codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
     codec.time_base = fractions.Fraction(1, FPS)
     codec.bit_rate = 800_000
-    codec.gop_size = LOOP_FRAMES
+    codec.gop_size = 3000  # keyframes only where forced
+    codec.qmin, codec.qmax = 2, 56
     codec.options = {
         "deadline": "realtime",
         "cpu-used": "-6",
@@ -154,22 +155,29 @@ def encode_loop() -> tuple[list[bytes], list[bytes]]:
         "maxrate": "800000",
         "bufsize": "800000",
     }
-    # fine-grained detail (4x4 blocks plus a drifting sine grating) moving by
+    # fine-grained detail (8x8 blocks plus a drifting sine grating) moving by
     # a non-block-aligned step: closer to camera content than flat colour,
     # and it makes VP8 work for its bitrate as a camera picture does
     rng = numpy.random.default_rng(7)
-    coarse = rng.integers(40, 216, (HEIGHT * 3 // 8, WIDTH * 2 // 4), numpy.uint8)
-    texture = numpy.kron(coarse, numpy.ones((4, 4), numpy.uint8)).astype(numpy.int16)
+    coarse = rng.integers(40, 216, (HEIGHT * 3 // 8, WIDTH * 2 // 8), numpy.uint8)
+    texture = numpy.kron(coarse, numpy.ones((8, 8), numpy.uint8)).astype(numpy.int16)
     columns = numpy.arange(texture.shape[1])
     texture += (30 * numpy.sin(columns / 7.0)).astype(numpy.int16)
     texture = texture.clip(0, 255).astype(numpy.uint8)
+    # let the rate control settle for three seconds, then keep two seconds
+    # that open with a forced keyframe, so the loop can restart cleanly
+    warmup = 90
     video = []
-    for index in range(LOOP_FRAMES + 5):
-        planes = numpy.ascontiguousarray(texture[:, index * 3 : index * 3 + WIDTH])
+    for index in range(warmup + LOOP_FRAMES):
+        offset = (index * 3) % (texture.shape[1] - WIDTH)
+        planes = numpy.ascontiguousarray(texture[:, offset : offset + WIDTH])
         frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
         frame.pts = index
-        video += [bytes(p) for p in codec.encode(frame)]
-    video = video[:LOOP_FRAMES]
+        if index == warmup:
+            frame.pict_type = av.video.frame.PictureType.I
+        packets = [bytes(p) for p in codec.encode(frame)]
+        if index >= warmup:
+            video += packets
     assert forwarding.is_keyframe("vp8", video[0])
 
     opus = av.CodecContext.create("libopus", "w")
