@@ -383,7 +383,12 @@ class MediaRouter:
         for subscriber_id, peer in self._peers.items():
             room = self._placement.get(subscriber_id)
             members = self._room_order.get(room, []) if room is not None else []
-            wanted = [p for p in members if p != subscriber_id]
+            # only those who publish something take a slot
+            wanted = [
+                p
+                for p in members
+                if p != subscriber_id and p in self._peers and self._peers[p].publishing
+            ]
             current = self._assignment.get(subscriber_id, [])
             assigned: list[str | None] = [None] * peer.slot_count()
             for index, publisher in enumerate(current[: len(assigned)]):
