@@ -46,7 +46,7 @@ RELIED_ON = (
 )
 
 
-class SequentialFanoutManager(socketio.AsyncManager):
+class SequentialFanoutManager(socketio.AsyncManager):  # type: ignore[misc]
     """An in-process client manager that fans a broadcast out inline."""
 
     async def emit(
@@ -110,7 +110,9 @@ class SequentialFanoutManager(socketio.AsyncManager):
         return [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
 
 
-class SequentialFanoutRedisManager(socketio.AsyncRedisManager, SequentialFanoutManager):
+class SequentialFanoutRedisManager(  # type: ignore[misc]
+    socketio.AsyncRedisManager, SequentialFanoutManager
+):
     """The Redis pub/sub manager with inline local fan-out on every node."""
 
     # SequentialFanoutManager sits after AsyncPubSubManager in the MRO, so the
