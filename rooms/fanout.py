@@ -110,8 +110,9 @@ class SequentialFanoutManager(socketio.AsyncManager):  # type: ignore[misc]
         return [eio_packet.Packet(eio_packet.MESSAGE, part) for part in parts]
 
 
-class SequentialFanoutRedisManager(  # type: ignore[misc]
-    socketio.AsyncRedisManager, SequentialFanoutManager
+class SequentialFanoutRedisManager(
+    socketio.AsyncRedisManager,  # type: ignore[misc]
+    SequentialFanoutManager,
 ):
     """The Redis pub/sub manager with inline local fan-out on every node."""
 
