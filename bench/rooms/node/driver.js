@@ -22,7 +22,7 @@ const { io } = require("socket.io-client");
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const adapter = require(path.join(__dirname, "adapters", `${config.adapter}.js`));
-const ACK_MS = config.ack_timeout_ms || 10000;
+const ACK_MS = config.ack_timeout_ms || (config.scenario === "burst" ? 60000 : 10000);
 const CONNECT_MS = config.connect_timeout_ms || 20000;
 const PAD = "x".repeat(Math.max(0, (config.text_bytes || 100) - 40));
 
@@ -62,15 +62,18 @@ async function phase(event, data) {
 const stats = { connectErrors: 0, joinErrors: 0, disconnects: 0 };
 const sockets = [];
 
-function connect(p) {
+function connect(p, onLine) {
   return new Promise((resolve, reject) => {
-    const socket = io(config.url, {
+    const socket = io(config.url + (adapter.namespace || ""), {
       transports: ["websocket"],
       forceNew: true,
       reconnection: false,
       timeout: CONNECT_MS,
       ...adapter.connectOptions(p),
     });
+    // listeners go on before the connection opens: nothing can slip past them
+    if (adapter.attach) adapter.attach(socket, p);
+    if (onLine) socket.on(adapter.deliveryEvent, (payload) => onLine(p, payload));
     const timer = setTimeout(() => {
       socket.close();
       reject(new Error("connect timeout"));
@@ -98,13 +101,12 @@ async function enter(participants, onLine) {
       participants.slice(i, i + batch).map(async (p, k) => {
         let socket;
         try {
-          socket = await connect(p);
+          socket = await connect(p, onLine);
         } catch (err) {
           stats.connectErrors++;
           if (stats.connectErrors <= 3) report("warning", { what: "connect", error: String(err.message || err) });
           return;
         }
-        if (onLine) socket.on(adapter.deliveryEvent, (payload) => onLine(p, payload));
         try {
           await adapter.join(socket, p, ACK_MS);
           joined[i + k] = socket;

@@ -3,6 +3,8 @@
 // Every adapter exports the same six members; the driver knows nothing else
 // about the server it loads:
 //   connectOptions(p)          extra io() options for participant p (e.g. auth)
+//   (optional) namespace       appended to the server URL, e.g. "/room"
+//   (optional) attach(socket, p) called before the connection opens
 //   join(socket, p, ms)        resolves once p is in its room and will receive
 //   send(socket, p, text, ms)  emits one chat line with an ack; resolves on ack
 //   ackOk(reply)               whether an ack reply means the line was accepted
