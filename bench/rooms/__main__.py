@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steady-seconds", type=float, default=30.0)
     p.add_argument("--steady-rounds", type=int, default=1)
     p.add_argument("--burst-receivers", type=int, default=100)
-    p.add_argument("--burst-messages", type=int, default=500)
+    p.add_argument("--burst-messages", type=int, default=300)
     p.add_argument("--burst-rounds", type=int, default=3)
     p.add_argument(
         "--python",
@@ -87,6 +88,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scenarios", default="steady,burst", help="comma-separated: steady,burst"
     )
     p.add_argument("--skip-npm", action="store_true", help="do not run npm ci")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="attach py-spy (on PATH or PY_SPY) to each Python server during the "
+        "message phase and write collapsed stacks to this directory",
+    )
     p.add_argument("--out", type=Path, default=None, help="results file stem")
     args = p.parse_args(argv)
     if args.quick:
@@ -265,13 +273,22 @@ async def run_once(
                 "time_limit_s": 300,
             }
             driver = await start_driver(config, workdir, limit_s=320)
+            profiler: list[subprocess.Popen[bytes]] = []
+
+            def profile() -> None:
+                proc = start_profiler(spec, scenario, server.pid, args.profile)
+                if proc is not None:
+                    profiler.append(proc)
+
             try:
                 if scenario == "steady":
-                    result = await _steady(server, driver)
+                    result = await _steady(server, driver, profile)
                 else:
-                    result = await _burst(server, driver)
+                    result = await _burst(server, driver, profile)
             finally:
                 await driver.close()
+                for proc in profiler:
+                    stop_profiler(proc)
             result["driver_warnings"] = driver.warnings
         finally:
             server.stop()
@@ -286,13 +303,41 @@ async def run_once(
         return result
 
 
-async def _steady(server: Running, driver: Driver) -> dict[str, Any]:
+def start_profiler(
+    spec: ServerSpec, scenario: str, pid: int, directory: Path | None
+) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server (Python servers only), or None."""
+    if directory is None or spec.python is None:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    py_spy = os.environ.get("PY_SPY", "py-spy")
+    out = directory / f"{spec.key}-{scenario}.txt"
+    argv = [py_spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw"]
+    argv += ["--nonblocking", "--output", str(out)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stop py-spy; on SIGINT it writes what it sampled."""
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+async def _steady(
+    server: Running, driver: Driver, profile: Callable[[], None]
+) -> dict[str, Any]:
     warm = await driver.expect("warm")
     rss0 = procstat.rss_bytes(server.pid)
     await driver.go()
     idle = await driver.expect("idle")
     await asyncio.sleep(2.0)  # let the last joins settle before sampling
     rss1 = procstat.rss_bytes(server.pid)
+    profile()
     cpu0 = procstat.cpu_seconds(server.pid)
     t0 = time.monotonic()
     await driver.go()
@@ -313,8 +358,11 @@ async def _steady(server: Running, driver: Driver) -> dict[str, Any]:
     return out
 
 
-async def _burst(server: Running, driver: Driver) -> dict[str, Any]:
+async def _burst(
+    server: Running, driver: Driver, profile: Callable[[], None]
+) -> dict[str, Any]:
     await driver.expect("ready")
+    profile()
     cpu0 = procstat.cpu_seconds(server.pid)
     await driver.go()
     out = await driver.expect("result")
