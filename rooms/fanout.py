@@ -148,5 +148,24 @@ def install_eager_task_factory(
         return False
     target = loop or asyncio.get_running_loop()
     # eager tasks let engine.io's reader drain a burst before writers wake
-    target.set_task_factory(asyncio.eager_task_factory)  # type: ignore[attr-defined,unused-ignore]
+    target.set_task_factory(_eager_task)
     return True
+
+
+def _eager_task(
+    loop: asyncio.AbstractEventLoop,
+    coro: Any,
+    *,
+    name: str | None = None,
+    context: Any = None,
+    eager_start: bool | None = None,
+) -> asyncio.Task[Any]:
+    # not asyncio.eager_task_factory itself: uvloop on Python 3.13 passes
+    # eager_start=None to every task factory, which CPython 3.13.0's rejects
+    return asyncio.Task(  # type: ignore[call-arg,unused-ignore]
+        coro,
+        loop=loop,
+        name=name,
+        context=context,
+        eager_start=True if eager_start is None else eager_start,
+    )

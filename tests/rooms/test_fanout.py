@@ -196,6 +196,37 @@ async def test_eager_task_factory_only_on_312_and_later() -> None:
         loop.set_task_factory(previous)
 
 
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_eager_task_factory_works_on_both_event_loops(loop_kind: str) -> None:
+    import uvloop
+
+    factory = uvloop.new_event_loop if loop_kind == "uvloop" else None
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+
+        async def child() -> None:
+            order.append("child started")
+            await asyncio.sleep(0)
+            order.append("child finished")
+
+        installed = install_eager_task_factory()
+        task = asyncio.get_running_loop().create_task(child())
+        order.append("after create_task")
+        await task
+        order.append(f"installed={installed}")
+        return order
+
+    with asyncio.Runner(loop_factory=factory) as runner:
+        order = runner.run(scenario())
+    if sys.version_info >= (3, 12):
+        assert order[:2] == ["child started", "after create_task"]
+        assert order[-1] == "installed=True"
+    else:
+        assert order[:2] == ["after create_task", "child started"]
+        assert order[-1] == "installed=False"
+
+
 # -- real clients over a real server -------------------------------------------
 
 
