@@ -549,6 +549,21 @@ def tool_versions(specs: list[ServerSpec]) -> dict[str, Any]:
     return versions
 
 
+def tree_revision(tree: Path) -> dict[str, Any]:
+    """The commit a checkout is at, and whether it has uncommitted changes."""
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(tree), *argv], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": bool(git("status", "--porcelain")),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Prepare, measure, and write the JSON report and the Markdown tables."""
     args = parse_args(argv)
@@ -563,6 +578,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": procstat.machine(),
         "versions": tool_versions(specs),
         "settings": {k: str(v) for k, v in vars(args).items()},
+        "accord_tree": {
+            "path": str(args.accord_tree),
+            **tree_revision(args.accord_tree),
+        },
+        "bench_tree": tree_revision(BENCH_ROOT),
         "servers": {s.key: {"label": s.label, "notes": s.notes} for s in specs},
         "gaps": gaps,
         "failures": failures,
