@@ -67,6 +67,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--burst-messages", type=int, default=300)
     p.add_argument("--burst-rounds", type=int, default=3)
     p.add_argument(
+        "--accord-burst-messages",
+        type=int,
+        default=100,
+        help="burst length for the Accord pipeline, which persists every line "
+        "(its per-delivery cost does not depend on the length; this keeps the "
+        "run under ten minutes)",
+    )
+    p.add_argument(
         "--python",
         action="append",
         default=None,
@@ -86,6 +94,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--scenarios", default="steady,burst", help="comma-separated: steady,burst"
+    )
+    p.add_argument(
+        "--accord-variants",
+        default="inline",
+        help="comma-separated: inline (as the lead will wire it), stock (the "
+        "tree's own manager), roster-on-change (a what-if); extra variants run "
+        "on the newest Python only",
     )
     p.add_argument("--skip-npm", action="store_true", help="do not run npm ci")
     p.add_argument(
@@ -268,7 +283,11 @@ async def run_once(
                 "population": population,
                 "interval_ms": args.interval * 1000,
                 "duration_s": args.steady_seconds,
-                "messages": args.burst_messages,
+                "messages": (
+                    min(args.burst_messages, args.accord_burst_messages)
+                    if spec.kind == "accord"
+                    else args.burst_messages
+                ),
                 "burst_timeout_s": 120,
                 "time_limit_s": 300,
             }
@@ -409,7 +428,11 @@ def plan(args: argparse.Namespace, log: Path) -> tuple[list[ServerSpec], list[st
         if reason:
             gaps.append(f"Accord pipeline not measured: {reason}")
         else:
-            specs += [accord(python, args.accord_tree) for python in pythons]
+            variants = [v for v in args.accord_variants.split(",") if v]
+            for variant in variants:
+                # extra variants only on the newest interpreter, to save time
+                chosen = pythons if variant == "inline" else pythons[-1:]
+                specs += [accord(p, args.accord_tree, variant) for p in chosen]
     return specs, gaps
 
 

@@ -5,10 +5,16 @@ fan-out tuning the lead wires into server/app.py through
 ``rooms.fanout.make_client_manager`` (and the eager task factory on Python
 3.12+), so a tree where that wiring has not landed yet is measured as it will
 run. ``BENCH_ACCORD_MANAGER=stock`` measures the tree untouched instead.
+
+``BENCH_ACCORD_WHATIF=roster-on-change`` is a labelled what-if, not the
+pipeline as built: the hub then skips the roster push that follows a chat
+line (nobody joined, left or moved, so every roster is unchanged), which
+shows how much of the cost that push is.
 """
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import logging
 import os
@@ -57,4 +63,30 @@ def create() -> Any:
         fanout.install_eager_task_factory()
 
     services.on_start.insert(0, eager)
+    if os.environ.get("BENCH_ACCORD_WHATIF") == "roster-on-change":
+        _roster_only_on_change(services.extras["room_hub"])
     return app
+
+
+# chat lines and typing change nobody's presence or placement
+_UNCHANGED_ROSTER = frozenset({"chat.send", "typing"})
+
+
+def _roster_only_on_change(hub: Any) -> None:
+    """What-if: no roster push after events that cannot change the roster."""
+    quiet = contextvars.ContextVar("bench_quiet_roster", default=False)
+    run, push = hub._run, hub.push_roster
+
+    async def run_quietly(spec: Any, claims: Any, payload: Any) -> Any:
+        token = quiet.set(spec.kind in _UNCHANGED_ROSTER)
+        try:
+            return await run(spec, claims, payload)
+        finally:
+            quiet.reset(token)
+
+    async def push_unless_quiet(session_id: int) -> None:
+        if not quiet.get():
+            await push(session_id)
+
+    hub._run = run_quietly
+    hub.push_roster = push_unless_quiet

@@ -239,19 +239,39 @@ def relay_tuned(python: Python) -> ServerSpec:
     )
 
 
-def accord(python: Python, tree: Path) -> ServerSpec:
+ACCORD_VARIANTS = {
+    # variant: (key suffix, label suffix, environment, notes)
+    "inline": ("", "", {}, "inline fan-out manager"),
+    "stock": (
+        "-stock",
+        ", stock manager",
+        {"BENCH_ACCORD_MANAGER": "stock"},
+        "the tree's own client manager",
+    ),
+    "roster-on-change": (
+        "-whatif",
+        ", what-if: no roster push after chat",
+        {"BENCH_ACCORD_WHATIF": "roster-on-change"},
+        "inline fan-out manager; WHAT-IF, not as built: no roster push after chat",
+    ),
+}
+
+
+def accord(python: Python, tree: Path, variant: str = "inline") -> ServerSpec:
     """Accord's full room pipeline, served from a checkout of the project."""
     eager = python.version >= "3.12"
+    suffix, label, env, notes = ACCORD_VARIANTS[variant]
     return ServerSpec(
-        key=f"accord-{python.tag}",
-        label=f"Accord room pipeline ({python.tag})",
+        key=f"accord{suffix}-{python.tag}",
+        label=f"Accord room pipeline{label} ({python.tag})",
         kind="accord",
         adapter="accord",
         argv=_uvicorn(python, "bench.rooms.accord_app:create", tuned=True),
         cwd=tree,
         # the tree under test first, so its server/ and rooms/ are the ones run
-        env={"PYTHONPATH": f"{tree}{os.pathsep}{BENCH_ROOT}"},
+        env={"PYTHONPATH": f"{tree}{os.pathsep}{BENCH_ROOT}", **env},
         python=python,
-        notes="SQLite in a temp dir, uvloop, deflate off, inline fan-out manager"
-        + (", eager task factory" if eager else ""),
+        notes="SQLite in a temp dir, uvloop, deflate off, "
+        + notes
+        + (", eager task factory" if eager and variant != "stock" else ""),
     )
