@@ -56,7 +56,11 @@ CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; --quick shrinks everything for a smoke run."""
-    p = argparse.ArgumentParser(prog="python -m bench.rooms", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.rooms",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--quick", action="store_true", help="a short smoke run (< 2 min)")
     p.add_argument("--sessions", type=int, default=200)
     p.add_argument("--per-session", type=int, default=5)
