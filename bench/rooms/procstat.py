@@ -1,0 +1,44 @@
+"""Reading a server process's CPU time and resident memory from /proc."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far, in seconds."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    # the command name may hold spaces and parentheses: split after the last ")"
+    fields = raw[raw.rindex(")") + 2 :].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / _TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """The process's resident set size now, in bytes."""
+    resident = Path(f"/proc/{pid}/statm").read_text().split()[1]
+    return int(resident) * _PAGE
+
+
+def machine() -> dict[str, object]:
+    """Core count, CPU model and memory of this machine."""
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+            break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "mem_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": os.uname().release,
+    }
