@@ -23,6 +23,7 @@ from server.errors import DomainError, NotAuthenticated
 from server.middleware import resolve_caller
 from server.models import Case, CaseStatus, Role, User
 from server.services import Services
+from server.session_links import case_sessions
 from server.templates import render
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ async def staff_case(request: Request) -> Response:
     actors = await _actor_names(services, detail.events)
     async with services.db.read() as session:
         case = await casework.load_case(session, reference)
+        sessions = await case_sessions(session, case.id)
         if may(caller, "case.links"):
             links = [
                 party_link(services, p)
@@ -152,6 +154,14 @@ async def staff_case(request: Request) -> Response:
             "links": links,
             "actors": actors,
             "interpreters": interpreters,
+            "case_id": case.id,
+            "sessions": sessions,
+            "may_sessions": may(caller, "session.manage")
+            and detail.status not in casework.FINAL_STATUSES,
+            "is_mediator": caller.user is not None
+            and caller.user.role == Role.MEDIATOR,
+            "may_close": may(caller, "case.close")
+            and detail.status not in casework.FINAL_STATUSES,
             "priorities": casework.PRIORITIES,
             "complexities": casework.COMPLEXITIES,
             "script_catalogue": _script_catalogue(request),

@@ -19,7 +19,16 @@ from sqlalchemy import func, select
 from server import casework
 from server.auth import Caller, hash_password, verify_password
 from server.caselog import append_event
-from server.models import Case, CaseStatus, Party, PartyRole, Role, User
+from server.models import (
+    Case,
+    CaseStatus,
+    MediationSession,
+    Party,
+    PartyRole,
+    Role,
+    SessionStatus,
+    User,
+)
 from server.services import Services
 from server.settings import Settings
 
@@ -154,6 +163,37 @@ async def ensure_case(
     return case, parties, created
 
 
+async def ensure_session(
+    services: Services, case: Case, mediator: User
+) -> tuple[int, bool]:
+    """An open mediation session of the demo case (the first run opens one)."""
+    from server.api.sessions import SessionCreate, seat_session
+
+    async with services.db.write() as session:
+        found = (
+            await session.execute(
+                select(MediationSession.id)
+                .where(
+                    MediationSession.case_id == case.id,
+                    MediationSession.status != SessionStatus.ENDED,
+                )
+                .order_by(MediationSession.id)
+            )
+        ).scalar()
+        if found is not None:
+            return int(found), False
+        fresh = await session.get(Case, case.id)
+        assert fresh is not None
+        row = await seat_session(
+            services,
+            session,
+            fresh,
+            Caller(user=mediator),
+            SessionCreate(title="Demo joint session", open=True),
+        )
+        return row.id, True
+
+
 async def run_demo(services: Services) -> list[str]:
     """Create or reuse the demo accounts and case; the lines to print."""
     base = services.settings.public_url.rstrip("/")
@@ -184,6 +224,15 @@ async def run_demo(services: Services) -> list[str]:
             f"  {party.role:<10} {party.name} [{party.language}]: "
             f"{casework.party_link_url(services, party)}"
         )
+    session_id, opened = await ensure_session(services, case, users[Role.MEDIATOR])
+    lines += [
+        "",
+        f"Mediation session {session_id} ({'opened' if opened else 'reused'}):",
+        f"  mediator console (signed in as the mediator): "
+        f"{base}/room/{session_id}/console",
+        f"  room for the interpreter: {base}/room/{session_id}",
+        "  parties: open the join link, then 'Enter the mediation room'",
+    ]
     return lines
 
 

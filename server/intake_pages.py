@@ -18,6 +18,7 @@ from server.intake import CATEGORIES, CURRENCIES
 from server.middleware import resolve_caller
 from server.models import Case, CaseStatus, Party
 from server.services import Services
+from server.session_links import party_rooms
 from server.templates import render
 from server.uploads import CATEGORIES as EVIDENCE_CATEGORIES
 
@@ -118,12 +119,17 @@ async def case_page(request: Request) -> Response:
         )
     may_upload = caller.kind in permissions.rule_for("evidence.upload").allowed
     open_case = CaseStatus(view.status) not in CLOSED_STATUSES
+    rooms = []
+    if caller.party is not None and open_case:
+        async with services.db.read() as db:
+            rooms = await party_rooms(db, caller.party.id)
     response = render(
         request,
         "intake/case.html",
         {
             "case": view,
             "you": view.you,
+            "rooms": rooms,
             "may_upload": may_upload and open_case,
             "evidence_categories": EVIDENCE_CATEGORIES,
             "max_file": human_size(services.settings.storage.max_file_bytes),

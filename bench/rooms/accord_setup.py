@@ -22,8 +22,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from server.roomtokens import RoomTokens
-
 from server.db import Database
 from server.migrate import upgrade
 from server.models import (
@@ -37,6 +35,7 @@ from server.models import (
     SessionStatus,
     User,
 )
+from server.roomtokens import RoomTokens
 from server.settings import ensure_secret_key, load_settings
 
 JOINT = "joint"

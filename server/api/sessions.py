@@ -241,6 +241,77 @@ async def add_participant(
     return seat
 
 
+async def seat_session(
+    services: Services, db: Any, case: Case, caller: Caller, body: SessionCreate
+) -> MediationSession:
+    """A new session of ``case`` with its mediator, parties and interpreters seated."""
+    row = MediationSession(
+        case_id=case.id,
+        title=body.title,
+        scheduled_at=body.scheduled_at,
+        status=SessionStatus.OPEN if body.open else SessionStatus.SCHEDULED,
+        created_by=caller.user.id if caller.user else None,
+    )
+    db.add(row)
+    await db.flush()
+    await append_event(db, case, "session.created", caller.actor, {"session": row.id})
+    if case.mediator_id is not None:
+        await add_participant(
+            services,
+            db,
+            row,
+            case,
+            ParticipantCreate(kind=ParticipantKind.MEDIATOR, user_id=case.mediator_id),
+        )
+    if body.include_parties:
+        for party in case.parties:
+            await add_participant(
+                services,
+                db,
+                row,
+                case,
+                ParticipantCreate(kind=ParticipantKind.PARTY, party_id=party.id),
+            )
+        for user_id in case.interpreter_ids or []:
+            side = await _interpreter_side(db, case, user_id)
+            if side is not None:
+                await add_participant(
+                    services,
+                    db,
+                    row,
+                    case,
+                    ParticipantCreate(
+                        kind=ParticipantKind.INTERPRETER,
+                        user_id=user_id,
+                        attached_party_id=side,
+                    ),
+                )
+    return row
+
+
+async def _interpreter_side(db: Any, case: Case, user_id: int) -> int | None:
+    """The party an assigned interpreter sits with: the first whose language the
+    interpreter speaks and the mediator does not, else the first they speak."""
+    user = await db.get(User, user_id)
+    if user is None or not user.active or not case.parties:
+        return None
+    speaks = {x for x in user.languages.split(",") if x} | {user.language}
+    mediator = await db.get(User, case.mediator_id) if case.mediator_id else None
+    mediator_speaks = (
+        {x for x in mediator.languages.split(",") if x} | {mediator.language}
+        if mediator is not None
+        else set()
+    )
+    ordered = sorted(case.parties, key=lambda p: p.id)
+    for party in ordered:
+        if party.language in speaks and party.language not in mediator_speaks:
+            return party.id
+    for party in ordered:
+        if party.language in speaks:
+            return party.id
+    return ordered[0].id
+
+
 @endpoint(
     "/cases/{case_id}/sessions",
     "POST",
@@ -263,37 +334,7 @@ async def create_session(
         if case is None:
             raise NotFound("No such case.", code="case_not_found")
         case_scope(caller, "session.manage", case)
-        row = MediationSession(
-            case_id=case.id,
-            title=body.title,
-            scheduled_at=body.scheduled_at,
-            status=SessionStatus.OPEN if body.open else SessionStatus.SCHEDULED,
-            created_by=caller.user.id if caller.user else None,
-        )
-        db.add(row)
-        await db.flush()
-        await append_event(
-            db, case, "session.created", caller.actor, {"session": row.id}
-        )
-        if case.mediator_id is not None:
-            await add_participant(
-                services,
-                db,
-                row,
-                case,
-                ParticipantCreate(
-                    kind=ParticipantKind.MEDIATOR, user_id=case.mediator_id
-                ),
-            )
-        if body.include_parties:
-            for party in case.parties:
-                await add_participant(
-                    services,
-                    db,
-                    row,
-                    case,
-                    ParticipantCreate(kind=ParticipantKind.PARTY, party_id=party.id),
-                )
+        row = await seat_session(services, db, case, caller, body)
         out = await _session_out(db, row)
     logger.info("session %s created for case %s", out.id, case_id)
     return out

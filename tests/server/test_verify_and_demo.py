@@ -11,7 +11,17 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from server import cli
-from server.models import Case, CaseEvent, EvidenceItem, User
+from server.models import (
+    Case,
+    CaseEvent,
+    EvidenceItem,
+    MediationSession,
+    Participant,
+    ParticipantKind,
+    Party,
+    SessionStatus,
+    User,
+)
 from tests.conftest import TEST_SECRET, RunningApp
 from tests.server.casework_factories import add_evidence, make_case, parties
 
@@ -198,10 +208,42 @@ async def test_demo_creates_once_and_its_links_and_passwords_work(
         ("claimant", "zh-CN"),
         ("respondent", "en"),
     }
+    # one open session, opened once, with every seat the case calls for
+    consoles = re.findall(r"mediator console .*: (\S+)/room/(\d+)/console", second)
+    assert consoles == re.findall(
+        r"mediator console .*: (\S+)/room/(\d+)/console", first
+    )
+    session_id = int(consoles[0][1])
+    async with app.services.db.read() as session:
+        rows = list((await session.execute(select(MediationSession))).scalars())
+        seats = list(
+            (
+                await session.execute(
+                    select(Participant).where(Participant.session_id == session_id)
+                )
+            ).scalars()
+        )
+        claimant = (
+            await session.execute(select(Party).where(Party.role == "claimant"))
+        ).scalar_one()
+    assert [(r.id, r.status) for r in rows] == [(session_id, SessionStatus.OPEN)]
+    assert sorted(str(s.kind) for s in seats) == [
+        "interpreter",
+        "mediator",
+        "party",
+        "party",
+    ]
+    (interpreter,) = [s for s in seats if s.kind == ParticipantKind.INTERPRETER]
+    assert interpreter.attached_party_id == claimant.id
+
     for _, _, link in links:
         async with app.client() as browser:
             opened = await browser.get(link.removeprefix("http://127.0.0.1:8000"))
             assert opened.status_code == 303
             page = await browser.get("/my-case")
             assert "ACC-DEMO-000001" in page.text
+            case_page = await browser.get("/case/ACC-DEMO-000001")
+            assert f'href="/room/{session_id}"' in case_page.text
+            room = await browser.get(f"/room/{session_id}")
+            assert room.status_code == 200
     assert await accord("verify-case", "ACC-DEMO-000001") == 0

@@ -176,3 +176,35 @@ if (information) {
       { information: text }, t("casework.js.sent"));
   });
 }
+
+// open a mediation session now (and go to its console) or schedule one
+const sessionForm = document.getElementById("session-form");
+if (sessionForm) {
+  sessionForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const openNow = submitter(event).name === "open";
+    const error = document.getElementById("session-error");
+    error.textContent = "";
+    const when = sessionForm.elements.scheduled_at.value;
+    if (!openNow && !when) {
+      error.textContent = t("casework.js.session_when_required");
+      return;
+    }
+    busy(sessionForm, true);
+    try {
+      const created = await api(`/api/cases/${sessionForm.dataset.caseId}/sessions`, {
+        method: "POST",
+        json: {
+          title: sessionForm.elements.title.value.trim(),
+          scheduled_at: when ? new Date(when).toISOString() : null,
+          open: openNow,
+        },
+      });
+      if (openNow) window.location.assign(`/room/${created.id}/console`);
+      else window.location.reload();
+    } catch (err) {
+      showError(error, err);
+      busy(sessionForm, false);
+    }
+  });
+}
