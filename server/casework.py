@@ -316,7 +316,10 @@ async def assign(
     mediator_id: int,
     interpreter_ids: list[int] | None = None,
 ) -> CaseEvent:
-    """Assign an active mediator (and interpreters) and move the case to assigned."""
+    """Assign an active mediator (and interpreters) and move the case to assigned.
+
+    ``interpreter_ids=None`` keeps the interpreters already assigned.
+    """
     check_mover(find_transition(case.status, S.ASSIGNED), caller)
     mediator = await session.get(User, mediator_id)
     if mediator is None or mediator.role != Role.MEDIATOR or not mediator.active:
@@ -325,7 +328,9 @@ async def assign(
             code="not_a_mediator",
             field="mediator_id",
         )
-    interpreters = list(dict.fromkeys(interpreter_ids or []))
+    if interpreter_ids is None:
+        interpreter_ids = list(case.interpreter_ids or [])
+    interpreters = list(dict.fromkeys(interpreter_ids))
     for user_id in interpreters:
         user = await session.get(User, user_id)
         if user is None or user.role != Role.INTERPRETER or not user.active:

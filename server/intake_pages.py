@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from server import permissions
+from server import i18n, permissions
 from server.api.intake import case_view
 from server.auth import PARTY_COOKIE, PARTY_LINK_MAX_AGE
 from server.errors import DomainError, NotAuthenticated
@@ -98,6 +98,17 @@ async def open_link(request: Request) -> Response:
         secure=services.settings.public_url.startswith("https://"),
         path="/",
     )
+    # a party who never chose a language sees their pages in the one they filed in
+    language = i18n.normalise(party.language)
+    if language is not None and not request.cookies.get(i18n.LANG_COOKIE):
+        response.set_cookie(
+            i18n.LANG_COOKIE,
+            language,
+            max_age=365 * 86400,
+            samesite="lax",
+            secure=services.settings.public_url.startswith("https://"),
+            path="/",
+        )
     response.headers["Cache-Control"] = "no-store"
     return response
 

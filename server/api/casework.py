@@ -50,7 +50,8 @@ class ClassificationBody(BaseModel):
 
 class AssignmentBody(BaseModel):
     mediator_id: int
-    interpreter_ids: list[int] = Field(default_factory=list, max_length=10)
+    # omitted: keep the case's interpreters; [] removes them all
+    interpreter_ids: list[int] | None = Field(default=None, max_length=10)
 
 
 class InformationBody(BaseModel):

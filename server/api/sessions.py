@@ -37,6 +37,8 @@ class SessionCreate(BaseModel):
     scheduled_at: datetime | None = None
     # seat every party of the case (in the lobby) right away
     include_parties: bool = True
+    # seat the case's assigned interpreters with their parties (needs parties)
+    include_interpreters: bool = True
     open: bool = False
 
 
@@ -272,7 +274,8 @@ async def seat_session(
                 case,
                 ParticipantCreate(kind=ParticipantKind.PARTY, party_id=party.id),
             )
-        for user_id in case.interpreter_ids or []:
+        interpreters = case.interpreter_ids if body.include_interpreters else []
+        for user_id in interpreters or []:
             side = await _interpreter_side(db, case, user_id)
             if side is not None:
                 await add_participant(

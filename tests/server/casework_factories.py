@@ -23,6 +23,7 @@ import pytest
 
 from server.auth import CSRF_COOKIE, STAFF_COOKIE, hash_password
 from server.caselog import append_event
+from server.evidence import new_storage_name
 from server.models import (
     Case,
     CaseStatus,
@@ -142,7 +143,7 @@ async def add_evidence(
     """An evidence file on disk with its row and ``evidence.added`` event."""
     directory = services.settings.storage.evidence_dir
     directory.mkdir(parents=True, exist_ok=True)
-    storage_name = secrets.token_hex(16)
+    storage_name = new_storage_name()
     (directory / storage_name).write_bytes(content)
     digest = hashlib.sha256(content).hexdigest()
     async with services.db.write() as session:

@@ -215,7 +215,8 @@ async def full_room(
     world = await seed(services)
     mediator = await staff_client(services, live.url, world.mediator)
     created = await mediator.post(
-        f"/api/cases/{world.case_id}/sessions", json={"title": "T", "open": True}
+        f"/api/cases/{world.case_id}/sessions",
+        json={"title": "T", "open": True, "include_interpreters": False},
     )
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]

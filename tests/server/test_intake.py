@@ -276,7 +276,7 @@ async def test_a_party_sees_the_case_but_not_the_other_sides_contacts(
     assert [(e["kind"], e["actor_role"]) for e in view["timeline"]] == [
         ("case.filed", "claimant")
     ]
-    assert "payload" not in view["timeline"][0]
+    assert view["timeline"][0].get("payload") is None
     assert view["evidence"] == []
 
 

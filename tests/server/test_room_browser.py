@@ -111,7 +111,8 @@ async def test_mediator_and_two_parties_go_lobby_joint_caucus_and_back(
     world = await seed(services)
     http = await staff_client(services, live_server.url, world.mediator)
     created = await http.post(
-        f"/api/cases/{world.case_id}/sessions", json={"title": "T", "open": True}
+        f"/api/cases/{world.case_id}/sessions",
+        json={"title": "T", "open": True, "include_interpreters": False},
     )
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
@@ -275,7 +276,8 @@ async def test_corrections_release_knock_restart_and_end_in_the_browser(
     world = await seed(services)
     http = await staff_client(services, live.url, world.mediator)
     created = await http.post(
-        f"/api/cases/{world.case_id}/sessions", json={"title": "T", "open": True}
+        f"/api/cases/{world.case_id}/sessions",
+        json={"title": "T", "open": True, "include_interpreters": False},
     )
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]

@@ -21,7 +21,8 @@ async def open_session(live: LiveServer) -> dict[str, Any]:
     world = await seed(live.services)
     mediator_http = await staff_client(live.services, live.url, world.mediator)
     created = await mediator_http.post(
-        f"/api/cases/{world.case_id}/sessions", json={"title": "First", "open": True}
+        f"/api/cases/{world.case_id}/sessions",
+        json={"title": "First", "open": True, "include_interpreters": False},
     )
     assert created.status_code == 201, created.text
     session_id = created.json()["id"]
