@@ -185,7 +185,8 @@ class RoomHub:
             lines = await self._append_all(tx, seats, specs, participant_id, None)
             seats = await tx.seats()
         await self._fan_out(lines, seats)
-        await self.push_roster(session_id)
+        if mutate is not None:
+            await self.push_roster(session_id)
         return lines
 
     async def publish_update(
@@ -429,6 +430,7 @@ class RoomHub:
                 if earlier:
                     return self._ack(earlier, duplicate=True)
             spec.allowed.check(seat, tx.session)
+            before = await self._roster_state(tx)
             ctx = EventContext(
                 seat=seat,
                 session=tx.session,
@@ -442,11 +444,12 @@ class RoomHub:
             seats = await tx.seats()
             lines = await self._append_all(tx, seats, specs, seat.id, client_id)
             seats = await tx.seats()
+            roster_changed = await self._roster_state(tx) != before
         # committed: a crash from here on loses only the ack, never the line
         if self.after_commit_hook is not None:
             self.after_commit_hook(spec.kind)
         await self._fan_out(lines, seats)
-        await self._after(ctx, claims.session_id)
+        await self._after(ctx, claims.session_id, roster_changed)
         ack = self._ack(lines, duplicate=False)
         if ctx.result:
             ack["result"] = ctx.result
@@ -505,7 +508,14 @@ class RoomHub:
             for observer in self.observers:
                 self._spawn(observer(line))
 
-    async def _after(self, ctx: EventContext, session_id: int) -> None:
+    @staticmethod
+    async def _roster_state(tx: RoomTx) -> tuple[Any, ...]:
+        """What the roster is built from: seats, lock and status (not the seq)."""
+        return (await tx.seats(), tx.session.locked, tx.session.status)
+
+    async def _after(
+        self, ctx: EventContext, session_id: int, roster_changed: bool
+    ) -> None:
         for effect in ctx.effects:
             try:
                 await effect()
@@ -513,7 +523,10 @@ class RoomHub:
                 logger.exception(
                     "an after-commit step failed in session %s", session_id
                 )
-        await self.push_roster(session_id)
+        # a chat line changes nobody's seat: a roster push per line would cost
+        # one emit per participant on every message
+        if roster_changed:
+            await self.push_roster(session_id)
         if ctx.disconnect:
             # after the ack: the sender may be among those disconnected
             self._spawn(self._disconnect_all(session_id, dict(ctx.disconnect)))

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from rooms.fanout import install_eager_task_factory, make_client_manager
 from server import __version__
 from server.api import api_routes
 from server.api.base import error_response
@@ -39,16 +40,16 @@ def build_services(settings: Settings) -> Services:
     """Create the process's services from the settings (nothing started yet)."""
     settings = ensure_secret_key(settings)
     redis_client = None
-    client_manager = None
     if settings.redis_url:
         from redis.asyncio import Redis
 
         redis_client = Redis.from_url(settings.redis_url, decode_responses=False)
-        client_manager = socketio.AsyncRedisManager(
-            settings.redis_url,
-            channel=f"{settings.rooms.redis_prefix}-socketio",
-            logger=logger,
-        )
+    # inline fan-out: no asyncio task per recipient of a broadcast (rooms/fanout.py)
+    client_manager = make_client_manager(
+        settings.redis_url,
+        logger,
+        channel=f"{settings.rooms.redis_prefix}-socketio",
+    )
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=client_manager,
@@ -157,6 +158,8 @@ def create_app(settings: Settings | None = None) -> Any:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Python 3.12+: a broadcast's writers wake once per burst, not per packet
+        install_eager_task_factory()
         started = []
         try:
             for hook in services.on_start:
