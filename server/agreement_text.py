@@ -190,7 +190,7 @@ def render_html(
 
 def _pdf(html: str) -> bytes:
     # imported lazily: weasyprint is the optional "pdf" extra and slow to load
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    from weasyprint import HTML
 
     result: bytes = HTML(string=html).write_pdf()
     return result

@@ -366,7 +366,7 @@ async def mediator_loads(session: AsyncSession) -> dict[int, int]:
         .where(Case.mediator_id.is_not(None), Case.status.in_(OPEN_STATUSES))
         .group_by(Case.mediator_id)
     )
-    return {int(m): int(n) for m, n in rows.all()}
+    return {int(m): int(n) for m, n in rows.all() if m is not None}
 
 
 async def suggest_mediators(

@@ -65,7 +65,15 @@ async def staff_queue(request: Request) -> Response:
     }
     page = int(q["page"]) if q.get("page", "").isdigit() and int(q["page"]) else 1
     try:
-        result = await queue_page(_services(request), caller, page=page, **filters)
+        result = await queue_page(
+            _services(request),
+            caller,
+            page=page,
+            status=filters["status"],
+            category=filters["category"],
+            priority=filters["priority"],
+            assigned=filters["assigned"],
+        )
     except DomainError as exc:
         return render(
             request,

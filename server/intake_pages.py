@@ -83,9 +83,9 @@ async def open_link(request: Request) -> Response:
             raise NotAuthenticated("revoked", code="token_invalid")
     except (NotAuthenticated, ValueError, TypeError):
         logger.info("a personal link was refused")
-        response = render(request, "intake/link_invalid.html", status=401)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        refused = render(request, "intake/link_invalid.html", status=401)
+        refused.headers["Cache-Control"] = "no-store"
+        return refused
 
     logger.info("party %s opened their link to case %s", party.id, party.case_id)
     response = RedirectResponse(f"/case/{reference}", status_code=303)

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any, cast
 
 import aiosmtplib
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from server.db import Database
 from server.models import OutboxMail, utcnow
@@ -118,7 +119,7 @@ class Mailer:
                     )
                     .execution_options(synchronize_session=False)
                 )
-                if result.rowcount == 1:
+                if cast(CursorResult[Any], result).rowcount == 1:
                     won.append(mail_id)
             if not won:
                 return []

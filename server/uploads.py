@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio.to_thread
 import filetype
@@ -363,7 +363,7 @@ async def receive_upload(
         )
     storage.evidence_dir.mkdir(parents=True, exist_ok=True)
     receiver = _Receiver(storage.evidence_dir, budget, over_code)
-    parser = MultipartParser(boundary, receiver.callbacks())
+    parser = MultipartParser(boundary, cast(Any, receiver.callbacks()))
     try:
         try:
             async for chunk in chunks:

@@ -99,10 +99,10 @@ async def verify_case(
 
     problems = [Problem(f"event #{p.seq}", p.message) for p in chain]
     recorded: dict[int, CaseEvent] = {}
-    for event in added:
-        evidence_id = event.payload.get("evidence_id")
+    for added_event in added:
+        evidence_id = added_event.payload.get("evidence_id")
         if isinstance(evidence_id, int):
-            recorded.setdefault(evidence_id, event)
+            recorded.setdefault(evidence_id, added_event)
 
     # hashing reads whole files: off the event loop
     for item in items:

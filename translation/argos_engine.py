@@ -53,7 +53,7 @@ class ArgosEngine:
     def load(self) -> dict[tuple[str, str], str]:
         """Load every installed package; return each pair's model version."""
         translate_module, settings = _import_argos(self._config)
-        import ctranslate2  # type: ignore[import-untyped]
+        import ctranslate2
 
         versions: dict[tuple[str, str], str] = {}
         self._translations.clear()
@@ -94,8 +94,8 @@ def _import_argos(config: EngineConfig) -> tuple[Any, Any]:
         sys.modules["stanza"] = _stub_module("stanza")
     sys.modules.setdefault("spacy", None)  # type: ignore[arg-type]
 
-    import argostranslate.settings as settings  # type: ignore[import-untyped]
-    import argostranslate.translate as translate_module  # type: ignore[import-untyped]
+    import argostranslate.settings as settings
+    import argostranslate.translate as translate_module
 
     if config.beam_size is not None:
         settings.beam_size = config.beam_size
