@@ -58,6 +58,8 @@ class RoomLimits:
     max_participants: int = 20
     replay_page: int = 500
     max_pending_packets: int = 256
+    # events of one session written in one transaction, at most
+    write_batch: int = 64
 
 
 @dataclass(frozen=True)

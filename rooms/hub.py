@@ -11,10 +11,12 @@ move on one worker cannot race a broadcast on another.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +85,31 @@ def session_room(session_id: int) -> str:
     return f"s:{session_id}"
 
 
+class _Rollback(Exception):
+    """Raised inside a batch's transaction to roll it back."""
+
+
+@dataclass
+class _Job:
+    """One event waiting for its session's writer."""
+
+    spec: EventSpec
+    claims: Claims
+    payload: BaseModel
+    done: asyncio.Future[dict[str, Any]]
+
+
+@dataclass
+class _Outcome:
+    """What one event of a batch wrote (or the lines of its earlier twin)."""
+
+    ctx: EventContext | None = None
+    lines: list[Line] = field(default_factory=list)
+    seats: list[Seat] = field(default_factory=list)
+    roster_changed: bool = False
+    duplicate: list[Line] | None = None
+
+
 class RoomHub:
     """The live mediation hub on a python-socketio server."""
 
@@ -118,6 +145,9 @@ class RoomHub:
         # writers of one session queue here first, so that only one of this
         # process's writers at a time waits on the database's lock
         self._write_locks: dict[int, asyncio.Lock] = {}
+        # events waiting for their session's writer, and the running writers
+        self._queues: dict[int, collections.deque[_Job]] = {}
+        self._writers: dict[int, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Future[None]] = set()
 
         from rooms import chat, moderation
@@ -247,7 +277,7 @@ class RoomHub:
 
     async def stop(self) -> None:
         """Wait for background observer tasks."""
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._writers.values()]:
             task.cancel()
         self._tasks.clear()
 
@@ -420,39 +450,129 @@ class RoomHub:
     async def _run(
         self, spec: EventSpec, claims: Claims, payload: BaseModel
     ) -> dict[str, Any]:
+        """Queue the event on its session's writer and wait for its ack."""
+        job = _Job(spec, claims, payload, asyncio.get_running_loop().create_future())
+        session_id = claims.session_id
+        self._queues.setdefault(session_id, collections.deque()).append(job)
+        if session_id not in self._writers:
+            self._writers[session_id] = asyncio.ensure_future(self._drain(session_id))
+        return await job.done
+
+    async def _drain(self, session_id: int) -> None:
+        """Write a session's queued events, a batch per transaction (group commit).
+
+        Events that arrive while a transaction is open wait for the next one,
+        which then writes all of them and commits once: under a burst the
+        fixed cost of a transaction (begin, the session and seat reads, the
+        commit) is paid per batch, not per event. Nothing is acknowledged
+        before its batch is committed.
+        """
+        queue = self._queues[session_id]
+        try:
+            while queue:
+                size = min(len(queue), self.limits.write_batch)
+                await self._write_batch(
+                    session_id, [queue.popleft() for _ in range(size)]
+                )
+        finally:
+            # no await since the queue was seen empty: nothing can slip in
+            self._writers.pop(session_id, None)
+            if not queue:
+                self._queues.pop(session_id, None)
+
+    async def _write_batch(self, session_id: int, batch: list[_Job]) -> None:
+        failed_at: int | None = None
+        error: BaseException | None = None
+        try:
+            async with self._transaction(session_id) as tx:
+                outcomes: list[_Outcome] = []
+                for index, job in enumerate(batch):
+                    try:
+                        outcomes.append(await self._apply(job, tx))
+                    except Exception as exc:
+                        failed_at, error = index, exc
+                        raise _Rollback from exc
+            self.metrics.write_batch.observe(len(batch))
+        except _Rollback:
+            pass
+        except Exception as exc:
+            # the transaction itself failed (the commit, the database)
+            if len(batch) > 1:
+                for job in batch:
+                    await self._write_batch(session_id, [job])
+            elif not batch[0].done.done():
+                batch[0].done.set_exception(exc)
+            return
+        if failed_at is not None:
+            # one event was refused: the events before it are written again
+            # without it, it gets its error (the same state produced it),
+            # and the rest go on as a batch of their own
+            assert error is not None
+            if failed_at:
+                await self._write_batch(session_id, batch[:failed_at])
+            if not batch[failed_at].done.done():
+                batch[failed_at].done.set_exception(error)
+            if failed_at + 1 < len(batch):
+                await self._write_batch(session_id, batch[failed_at + 1 :])
+            return
+        # committed: a crash from here on loses only the acks, never the lines
+        for job, outcome in zip(batch, outcomes, strict=True):
+            try:
+                ack = await self._settle(job, outcome)
+            except Exception as exc:
+                logger.exception(
+                    "an event of session %s failed after commit", session_id
+                )
+                if not job.done.done():
+                    job.done.set_exception(exc)
+                continue
+            if not job.done.done():
+                job.done.set_result(ack)
+
+    async def _apply(self, job: _Job, tx: RoomTx) -> _Outcome:
+        """Run one event inside the batch's transaction."""
+        spec, claims, payload = job.spec, job.claims, job.payload
         client_id: str | None = getattr(payload, "client_id", None)
-        async with self._transaction(claims.session_id) as tx:
-            seat = await tx.seat(claims.participant_id)
-            if seat is None or seat.removed or seat.denied:
-                raise RoomDenied("You are no longer in this session.", code="removed")
-            if client_id is not None:
-                earlier = await tx.find_batch(seat.id, client_id)
-                if earlier:
-                    return self._ack(earlier, duplicate=True)
-            spec.allowed.check(seat, tx.session)
-            before = await self._roster_state(tx)
-            ctx = EventContext(
-                seat=seat,
-                session=tx.session,
-                claims=claims,
-                limits=self.limits,
-                now=self.clock(),
-                client_id=client_id,
-                media=self.media,
-            )
-            specs = await spec.handler(ctx, payload, tx)
-            seats = await tx.seats()
-            lines = await self._append_all(tx, seats, specs, seat.id, client_id)
-            seats = await tx.seats()
-            roster_changed = await self._roster_state(tx) != before
-        # committed: a crash from here on loses only the ack, never the line
+        seat = await tx.seat(claims.participant_id)
+        if seat is None or seat.removed or seat.denied:
+            raise RoomDenied("You are no longer in this session.", code="removed")
+        if client_id is not None:
+            earlier = await tx.find_batch(seat.id, client_id)
+            if earlier:
+                return _Outcome(duplicate=earlier)
+        spec.allowed.check(seat, tx.session)
+        before = await self._roster_state(tx)
+        ctx = EventContext(
+            seat=seat,
+            session=tx.session,
+            claims=claims,
+            limits=self.limits,
+            now=self.clock(),
+            client_id=client_id,
+            media=self.media,
+        )
+        specs = await spec.handler(ctx, payload, tx)
+        seats = await tx.seats()
+        lines = await self._append_all(tx, seats, specs, seat.id, client_id)
+        return _Outcome(
+            ctx=ctx,
+            lines=lines,
+            seats=await tx.seats(),
+            roster_changed=await self._roster_state(tx) != before,
+        )
+
+    async def _settle(self, job: _Job, outcome: _Outcome) -> dict[str, Any]:
+        """After the commit: the fan-out, the effects and the ack of one event."""
+        if outcome.duplicate is not None:
+            return self._ack(outcome.duplicate, duplicate=True)
+        assert outcome.ctx is not None
         if self.after_commit_hook is not None:
-            self.after_commit_hook(spec.kind)
-        await self._fan_out(lines, seats)
-        await self._after(ctx, claims.session_id, roster_changed)
-        ack = self._ack(lines, duplicate=False)
-        if ctx.result:
-            ack["result"] = ctx.result
+            self.after_commit_hook(job.spec.kind)
+        await self._fan_out(outcome.lines, outcome.seats)
+        await self._after(outcome.ctx, job.claims.session_id, outcome.roster_changed)
+        ack = self._ack(outcome.lines, duplicate=False)
+        if outcome.ctx.result:
+            ack["result"] = outcome.ctx.result
         return ack
 
     async def _append_all(

@@ -45,6 +45,12 @@ class RoomMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
+        self.write_batch = Histogram(
+            "accord_room_write_batch_events",
+            "Events written per session transaction (group commit).",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
         self.slow_disconnects = Counter(
             "accord_room_slow_consumer_disconnects",
             "Connections closed because they stopped reading.",

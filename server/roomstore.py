@@ -97,6 +97,50 @@ def line_of(row: TranscriptLine) -> Line:
 _SEAT_FIELDS = {"placement", "admitted", "muted", "removed", "denied"}
 _SESSION_FIELDS = {"locked", "status"}
 
+# the columns a Seat is built from, read without ORM objects: every event
+# reads all the seats of its session, and a session may hold a hundred
+_SEAT_COLUMNS = (
+    Participant.id,
+    Participant.session_id,
+    Participant.kind,
+    Participant.display_name,
+    Participant.placement,
+    Participant.admitted,
+    Participant.party_id,
+    Participant.attached_party_id,
+    Participant.language,
+    Participant.muted,
+    Participant.removed,
+    Participant.denied,
+)
+
+
+async def _read_seats(db: AsyncSession, session_id: int, case_id: int) -> list[Seat]:
+    """Every seat of a session in id order, straight from the rows."""
+    result = await db.execute(
+        select(*_SEAT_COLUMNS)
+        .where(Participant.session_id == session_id)
+        .order_by(Participant.id)
+    )
+    return [
+        Seat(
+            id=r.id,
+            session_id=r.session_id,
+            case_id=case_id,
+            kind=SeatKind(str(r.kind)),
+            display_name=r.display_name,
+            placement=r.placement,
+            admitted=r.admitted,
+            party_id=r.party_id,
+            attached_party_id=r.attached_party_id,
+            language=r.language,
+            muted=r.muted,
+            removed=r.removed,
+            denied=r.denied,
+        )
+        for r in result
+    ]
+
 
 class SqlRoomTx:
     """One write transaction on one session (implements rooms.RoomTx)."""
@@ -105,37 +149,38 @@ class SqlRoomTx:
         self.db = db
         self.row = row
         self.session = state_of(row)
-        self._seats: dict[int, Participant] | None = None
+        # read once per transaction; update_seat keeps it current
+        self._seats: dict[int, Seat] | None = None
 
-    async def _rows(self) -> dict[int, Participant]:
+    async def _cached(self) -> dict[int, Seat]:
         if self._seats is None:
-            result = await self.db.execute(
-                select(Participant)
-                .where(Participant.session_id == self.row.id)
-                .order_by(Participant.id)
-            )
-            self._seats = {p.id: p for p in result.scalars()}
+            seats = await _read_seats(self.db, self.row.id, self.row.case_id)
+            self._seats = {seat.id: seat for seat in seats}
         return self._seats
 
     async def seats(self) -> list[Seat]:
         """Every participant of the session."""
-        return [seat_of(p, self.row.case_id) for p in (await self._rows()).values()]
+        return list((await self._cached()).values())
 
     async def seat(self, participant_id: int) -> Seat | None:
         """One participant of this session, or None."""
-        row = (await self._rows()).get(participant_id)
-        return seat_of(row, self.row.case_id) if row is not None else None
+        return (await self._cached()).get(participant_id)
 
     async def update_seat(self, participant_id: int, **changes: Any) -> Seat:
         """Change a participant's placement, admission, mute or removal."""
-        row = (await self._rows())[participant_id]
+        seats = await self._cached()
+        row = await self.db.get(Participant, participant_id)
+        if row is None or row.session_id != self.row.id:
+            raise KeyError(participant_id)
         for name, value in changes.items():
             if name not in _SEAT_FIELDS:
                 raise ValueError(f"a seat has no changeable field {name!r}")
             setattr(row, name, value)
         if changes.get("removed") or changes.get("denied"):
             row.token_version += 1
-        return seat_of(row, self.row.case_id)
+        seat = seat_of(row, self.row.case_id)
+        seats[participant_id] = seat
+        return seat
 
     async def update_session(self, **changes: Any) -> SessionState:
         """Change the session's status or lock."""
@@ -276,13 +321,7 @@ class SqlRoomStore:
             row = await db.get(MediationSession, session_id)
             if row is None:
                 raise RoomInvalid("No such session.", code="session_not_found")
-            result = await db.execute(
-                select(Participant)
-                .where(Participant.session_id == session_id)
-                .order_by(Participant.id)
-            )
-            seats = [seat_of(p, row.case_id) for p in result.scalars()]
-            return state_of(row), seats
+            return state_of(row), await _read_seats(db, session_id, row.case_id)
 
     async def lines_since(
         self, session_id: int, since: int, limit: int
