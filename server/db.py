@@ -52,7 +52,11 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """Create the process's one engine for the configured database."""
     url = make_url(settings.url)
-    kwargs: dict[str, Any] = {"echo": settings.echo, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"echo": settings.echo}
+    if url.get_backend_name() != "sqlite":
+        # a server restart leaves dead pooled connections; a SQLite file has
+        # none, and the ping would cost a round trip on every unit of work
+        kwargs["pool_pre_ping"] = True
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sqlalchemy import select
+
 from rooms import Claims, RoomAuthError
 from server.auth import Signer
 from server.db import Database
@@ -95,31 +97,47 @@ class RoomTokens:
         if now >= claims.expires_at:
             raise RoomAuthError("Your room token has expired.", code="token_expired")
         extra = dict(claims.extra)
-        async with self.db.read() as db:
-            seat = await db.get(Participant, claims.participant_id)
-            session = await db.get(MediationSession, claims.session_id)
-            if (
-                seat is None
-                or session is None
-                or seat.session_id != claims.session_id
-                or session.case_id != claims.case_id
-            ):
-                raise RoomAuthError("This token is not valid.", code="token_invalid")
-            revoked = (
-                seat.token_version != claims.version
-                or str(seat.kind) != claims.role
-                or seat.removed
-                or seat.denied
-                or session.status == SessionStatus.ENDED
+        # one query for the seat, its session, its party and its user: this
+        # runs for nearly every event, so it must stay a single round trip
+        query = (
+            select(
+                Participant.session_id,
+                Participant.token_version,
+                Participant.kind,
+                Participant.removed,
+                Participant.denied,
+                Participant.party_id,
+                Participant.user_id,
+                MediationSession.case_id,
+                MediationSession.status,
+                Party.link_version,
+                User.active,
+                User.token_version.label("user_version"),
             )
-            if not revoked and "lv" in extra and seat.party_id is not None:
-                party = await db.get(Party, seat.party_id)
-                revoked = party is None or party.link_version != extra["lv"]
-            if not revoked and "uv" in extra and seat.user_id is not None:
-                user = await db.get(User, seat.user_id)
-                revoked = (
-                    user is None or not user.active or user.token_version != extra["uv"]
-                )
+            .join(MediationSession, MediationSession.id == Participant.session_id)
+            .outerjoin(Party, Party.id == Participant.party_id)
+            .outerjoin(User, User.id == Participant.user_id)
+            .where(Participant.id == claims.participant_id)
+        )
+        async with self.db.read() as db:
+            row = (await db.execute(query)).one_or_none()
+        if (
+            row is None
+            or row.session_id != claims.session_id
+            or row.case_id != claims.case_id
+        ):
+            raise RoomAuthError("This token is not valid.", code="token_invalid")
+        revoked = (
+            row.token_version != claims.version
+            or str(row.kind) != claims.role
+            or row.removed
+            or row.denied
+            or row.status == SessionStatus.ENDED
+        )
+        if not revoked and "lv" in extra and row.party_id is not None:
+            revoked = row.link_version != extra["lv"]
+        if not revoked and "uv" in extra and row.user_id is not None:
+            revoked = not row.active or row.user_version != extra["uv"]
         if revoked:
             self._fresh.pop(claims.participant_id, None)
             raise RoomAuthError(
