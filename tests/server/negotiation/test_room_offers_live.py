@@ -15,15 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from server.models import CaseEvent, MediationSession, Offer, OfferEvent, utcnow
+from server.models import CaseEvent, Offer, OfferEvent, utcnow
 from server.room_negotiation import sweep_expired_offers
 from server.settings import Settings
 from tests.conftest import LiveServer, make_settings
-from tests.server.roomkit import Peer, full_room, settle, wait_for
-
-CNY = "CNY"
+from tests.server.negotiation.livekit import (
+    CNY,
+    close_all,
+    money,
+    offers_in,
+    ok,
+    refused,
+    room,
+    stored,
+)
+from tests.server.roomkit import settle, wait_for
 
 
 @pytest.fixture
@@ -35,59 +43,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         ACCORD_ROOM_EVENTS_PER_10S="100000",
         ACCORD_ROOM_OFFER_SWEEP_S="1",
     )
-
-
-def money(amount: int) -> list[dict[str, Any]]:
-    return [{"type": "monetary", "amount_minor": amount, "currency": CNY}]
-
-
-async def ok(peer: Peer, event: str, payload: dict[str, Any]) -> dict[str, Any]:
-    ack = await peer.call(event, payload)
-    assert ack["ok"], (event, ack)
-    return ack
-
-
-async def refused(peer: Peer, event: str, payload: dict[str, Any]) -> str:
-    ack = await peer.call(event, payload)
-    assert not ack["ok"], (event, ack)
-    code: str = ack["error"]["code"]
-    return code
-
-
-def offers_in(peer: Peer, kind: str) -> list[dict[str, Any]]:
-    return [line["content"]["offer"] for line in peer.lines if line["kind"] == kind]
-
-
-async def stored(live: LiveServer, session_id: int) -> tuple[int, int, int]:
-    """Transcript head, offers and offer events of the session, as stored."""
-    async with live.services.db.read() as db:
-        session = await db.get(MediationSession, session_id)
-        assert session is not None
-        offers = await db.scalar(
-            select(func.count())
-            .select_from(Offer)
-            .where(Offer.session_id == session_id)
-        )
-        events = await db.scalar(select(func.count()).select_from(OfferEvent))
-        return session.last_seq, int(offers or 0), int(events or 0)
-
-
-async def room(live: LiveServer) -> dict[str, Any]:
-    """Everyone connected and admitted to the joint room."""
-    setup = await full_room(live)
-    peers: dict[str, Peer] = setup["peers"]
-    for peer in peers.values():
-        await peer.connect()
-    await ok(peers["mediator"], "lobby.admit", {"client_id": "in", "room": "joint"})
-    await wait_for(lambda: all(p.roster for p in peers.values()))
-    return setup
-
-
-async def close_all(setup: dict[str, Any]) -> None:
-    for peer in setup["peers"].values():
-        await peer.close()
-    for client in setup["http"].values():
-        await client.aclose()
 
 
 async def test_make_counter_accept_reject_withdraw_through_live_sockets(
