@@ -73,6 +73,10 @@ async def room_page(request: Request) -> Response:
         "console": console,
         "parties": parties,
         "evidence": evidence,
+        # for the negotiation panel: money terms and whether closure happened
+        "currency": case.currency or "CNY",
+        "case_status": str(case.status),
+        "closure_outcome": case.closure_outcome,
     }
     return render(request, "room.html", {"page": page, "refused": None})
 

@@ -52,6 +52,8 @@ export function mount(element, roomApi) {
     return node;
   }
 
+  let shown = null;
+
   async function refresh() {
     let agreement;
     try {
@@ -61,6 +63,9 @@ export function mount(element, roomApi) {
         ? t("negotiation.agreement.none") : t("negotiation.error.generic", { message: error.message }) }));
       return null;
     }
+    // a signature elsewhere must not wipe what this signer is typing: keep
+    // the form while the version it signs is still the current one
+    const keep = shown && shown.sha256 === agreement.sha256 ? shown.form : null;
     const mine = isMediator
       ? agreement.signatures.some((s) => s.role === "mediator")
       : agreement.signatures.some((s) => s.signer === `party:${me.partyId}`);
@@ -73,7 +78,8 @@ export function mount(element, roomApi) {
       agreement.complete ? el("p", { class: "ok", text: t("negotiation.agreement.completed") })
         : !agreement.intact ? el("p", { class: "warning", text: t("negotiation.agreement.tampered") })
           : mine ? el("p", { class: "ok", text: t("negotiation.agreement.you_signed") })
-            : form(agreement));
+            : keep || form(agreement));
+    shown = { sha256: agreement.sha256, form: body.querySelector("form") };
     return agreement;
   }
 
