@@ -72,6 +72,7 @@ export function adapt(roomApi, page) {
     caseRef: page.case_reference,
     caseStatus: page.case_status,
     closureOutcome: page.closure_outcome,
+    hasAgreement: Boolean(page.has_agreement),
     parties: page.parties || [],
   };
 }

@@ -51,7 +51,7 @@ export function mount(element, api) {
   element.replaceChildren(el("section", { class: "negotiation settlement" },
     status, voided, signingBox, tools, closure, feedback));
 
-  const signing = mountSigning(signingBox, api);
+  const signing = mountSigning(signingBox, api, { load: Boolean(api.hasAgreement) });
   const state = { closed: api.caseStatus === "closed", outcome: api.closureOutcome || null };
   const say = (text) => {
     status.textContent = text;

@@ -13,12 +13,13 @@
  * Each signature carries the SHA-256 of the version shown, so a change made
  * meanwhile is refused (`agreement_changed`) and the text is reloaded.
  * Call the returned `refresh()` when the room reports an agreement change
- * (the hub can relay the `agreement.*` case events as lines).
+ * (the `agreement.*` notice lines). Pass `{load: false}` as a third argument
+ * when the case has no agreement yet: nothing is fetched until `refresh()`.
  */
 import { api, t } from "../app.js";
 import { el, field } from "./dom.js";
 
-export function mount(element, roomApi) {
+export function mount(element, roomApi, { load = true } = {}) {
   const me = roomApi.me || {};
   const isMediator = me.role === "mediator" && me.partyId == null;
   const url = `/api/cases/${encodeURIComponent(roomApi.caseRef)}/agreement`;
@@ -83,6 +84,8 @@ export function mount(element, roomApi) {
     return agreement;
   }
 
-  const ready = refresh();
+  // with load false (no agreement yet) nothing is asked until refresh()
+  const ready = load ? refresh() : Promise.resolve(null);
+  if (!load) body.replaceChildren(el("p", { text: t("negotiation.agreement.none") }));
   return { refresh, ready };
 }
