@@ -38,12 +38,22 @@ export function errorMessage(error) {
   return error?.message || error?.code || "";
 }
 
+// a mediator's proposal goes to the room whose tab the mediator has open
+const ROOM_EVENTS = new Set(["offer.make", "package.propose"]);
+
+function mediatorRoom() {
+  const room = document.querySelector('#room-tabs [aria-selected="true"]')?.dataset.room;
+  return room === "joint" || room?.startsWith("caucus-") ? room : "joint";
+}
+
 /** The negotiation modules' view of the page's roomApi. */
 export function adapt(roomApi, page) {
   return {
     async send(kind, payload) {
+      const body = { ...payload };
+      if (roomApi.me?.kind === "mediator" && ROOM_EVENTS.has(kind) && !body.room) body.room = mediatorRoom();
       try {
-        return await roomApi.send(kind, payload);
+        return await roomApi.send(kind, body);
       } catch (error) {
         const translated = new Error(errorMessage(error));
         translated.code = error.code;
