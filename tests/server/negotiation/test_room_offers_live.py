@@ -385,3 +385,81 @@ async def test_offers_past_their_time_expire_by_themselves_once(
         assert status[second["id"]] == "expired"
     finally:
         await close_all(setup)
+
+
+async def test_packages_rated_privately_suggested_and_proposed_through_the_hub(
+    live_server: LiveServer,
+) -> None:
+    setup = await room(live_server)
+    peers = setup["peers"]
+    claimant, respondent, mediator = (
+        peers["claimant"],
+        peers["respondent"],
+        peers["mediator"],
+    )
+    try:
+        issues = [
+            {"key": "refund", "options": ["full", "half"]},
+            {"key": "apology", "options": ["written", "none"]},
+        ]
+        await ok(mediator, "package.issues", {"client_id": "i", "issues": issues})
+        await wait_for(
+            lambda: any(x["kind"] == "package.issues" for x in respondent.lines)
+        )
+        ratings = {
+            "claimant": {
+                "refund": {"weight": 9, "options": {"full": 10, "half": 3}},
+                "apology": {"weight": 2, "options": {"written": 8, "none": 0}},
+            },
+            "respondent": {
+                "refund": {"weight": 7, "options": {"full": 0, "half": 8}},
+                "apology": {"weight": 3, "options": {"written": 6, "none": 9}},
+            },
+        }
+        for who in ("claimant", "respondent"):
+            await ok(
+                peers[who], "package.rate", {"client_id": "r", "ratings": ratings[who]}
+            )
+        await wait_for(
+            lambda: sum(x["kind"] == "package.rated" for x in mediator.lines) == 2
+        )
+        await ok(mediator, "package.suggest", {"client_id": "s"})
+        await wait_for(
+            lambda: any(x["kind"] == "package.suggested" for x in mediator.lines)
+        )
+        suggested = next(
+            x["content"] for x in mediator.lines if x["kind"] == "package.suggested"
+        )
+        await settle()
+        # ratings and the suggestion are for the mediator (and the rater) only
+        for peer, other in ((claimant, "respondent"), (respondent, "claimant")):
+            kinds = {x["kind"] for x in peer.lines}
+            assert "package.rated" not in kinds and "package.suggested" not in kinds
+            saved = [x for x in peer.lines if x["kind"] == "package.rating_saved"]
+            assert [x["content"]["ratings"] for x in saved] == [
+                ratings["claimant" if other == "respondent" else "respondent"]
+            ]
+        await ok(
+            mediator,
+            "package.propose",
+            {"client_id": "p", "choice": suggested["choice"], "note": "fair package"},
+        )
+        await wait_for(lambda: offers_in(claimant, "offer.made"))
+        proposal = offers_in(claimant, "offer.made")[0]
+        assert (
+            proposal["author_role"] == "mediator"
+            and proposal["author_party_id"] is None
+        )
+        # a mediator's proposal is agreed once both parties accept it
+        await ok(
+            claimant, "offer.accept", {"client_id": "a", "offer_id": proposal["id"]}
+        )
+        await wait_for(lambda: offers_in(respondent, "offer.accepted"))
+        assert offers_in(respondent, "offer.accepted")[0]["status"] == "open"
+        await ok(
+            respondent, "offer.accept", {"client_id": "a", "offer_id": proposal["id"]}
+        )
+        await wait_for(lambda: len(offers_in(claimant, "offer.accepted")) == 2)
+        assert offers_in(claimant, "offer.accepted")[1]["status"] == "accepted"
+    finally:
+        await close_all(setup)
