@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rooms import MemoryPresence, Presence, RoomHub, RoomLimits, RoomMetrics
+from server.room_negotiation import install_negotiation
 from server.roomstore import SqlRoomStore
 from server.roomtokens import RoomTokens
 from server.services import Services
@@ -57,6 +58,7 @@ def install_realtime(services: Services) -> RoomHub:
         after_commit_hook=hook,
     )
     hub.install()
+    install_negotiation(services, hub)
     from rooms.backpressure import bound_send_queues
 
     bound_send_queues(services.sio, limits.max_pending_packets, hub.metrics)

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from server.auth import Caller
 from server.errors import DomainError, NotFound
 from server.middleware import resolve_caller
-from server.models import Case, EvidenceItem, MediationSession
+from server.models import Agreement, Case, EvidenceItem, MediationSession
 from server.permissions import case_scope
 from server.services import Services
 from server.templates import render
@@ -62,6 +62,11 @@ async def room_page(request: Request) -> Response:
                 for p in sorted(case.parties, key=lambda p: p.id)
             ]
             evidence = await _evidence(db, caller, case)
+            has_agreement = (
+                await db.execute(
+                    select(Agreement.id).where(Agreement.case_id == case.id).limit(1)
+                )
+            ).first() is not None
     except DomainError as exc:
         logger.info("room page %s refused: %s", session_id, exc.code)
         return render(request, "room.html", {"refused": "not_found"}, status=404)
@@ -73,6 +78,11 @@ async def room_page(request: Request) -> Response:
         "console": console,
         "parties": parties,
         "evidence": evidence,
+        # for the negotiation panel: money terms and whether closure happened
+        "currency": case.currency or "CNY",
+        "case_status": str(case.status),
+        "closure_outcome": case.closure_outcome,
+        "has_agreement": has_agreement,
     }
     return render(request, "room.html", {"page": page, "refused": None})
 

@@ -69,6 +69,8 @@ class RoomSettings:
     token_ttl_s: int = 12 * 3600
     # packets queued for one connection before it counts as not reading
     max_pending_packets: int = 256
+    # how often open offers past their expiry time are stored as expired
+    offer_sweep_s: int = 5
     # prefix of the Redis pub/sub channel and presence keys (one per deployment)
     redis_prefix: str = "accord"
     # test seam only: exit the process after committing this event kind and
@@ -245,6 +247,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         correction_window_s=read.integer("ROOM_CORRECTION_WINDOW_S", 120),
         token_ttl_s=read.integer("ROOM_TOKEN_TTL_S", 12 * 3600, minimum=60),
         max_pending_packets=read.integer("ROOM_MAX_PENDING_PACKETS", 256, minimum=8),
+        offer_sweep_s=read.integer("ROOM_OFFER_SWEEP_S", 5, minimum=1),
         test_crash_after_commit=read.text("ROOM_TEST_CRASH_AFTER_COMMIT", ""),
         redis_prefix=read.text("REDIS_PREFIX", "accord"),
     )

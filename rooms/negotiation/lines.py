@@ -24,6 +24,9 @@ class LineSpec:
     room: str
     visibility: str
     content: dict[str, Any] = field(default_factory=dict)
+    # for a caucus line: the party sides that may read it (None: the sides
+    # present in the caucus when it is written, as the hub decides)
+    audience: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from server.auth import Caller
 from server.errors import NotFound
 from server.models import BidRound, Case, MediationSession, Offer, Opinion
 from server.permissions import case_scope
+from server.room_negotiation import announce
 from server.services import Services
 
 logger = logging.getLogger(__name__)
@@ -284,7 +285,14 @@ async def post_issue_opinion(request: Request, caller: Caller) -> dict[str, Any]
     async with _services(request).db.write() as db:
         case = await load_case(db, request.path_params["ref"], caller, "opinion.write")
         opinion = await settlement.issue_opinion(db, case, caller)
-        return _opinion_dict(opinion)
+        out = _opinion_dict(opinion)
+    await announce(
+        _services(request),
+        case.id,
+        "opinion.issued",
+        {"opinion_id": opinion.id, "sha256": opinion.sha256},
+    )
+    return out
 
 
 # -- agreement ------------------------------------------------------------------
@@ -353,7 +361,18 @@ async def post_agreement(
             db, request.path_params["ref"], caller, "agreement.draft"
         )
         view = await settlement.generate_agreement(db, case, caller, body.offer_id)
-        return agreement_dict(view, case, _lang(request))
+        out = agreement_dict(view, case, _lang(request))
+    await announce(
+        _services(request),
+        case.id,
+        "agreement.drafted",
+        {
+            "version": out["version"],
+            "sha256": out["sha256"],
+            "offer_id": view.agreement.offer_id,
+        },
+    )
+    return out
 
 
 @endpoint(
@@ -373,8 +392,21 @@ async def put_agreement(
         case = await load_case(
             db, request.path_params["ref"], caller, "agreement.draft"
         )
+        before = await settlement.view_agreement(db, case)
+        voided = len(before.signatures)
         view = await settlement.edit_agreement(db, case, caller, body.additional)
-        return agreement_dict(view, case, _lang(request))
+        out = agreement_dict(view, case, _lang(request))
+    await announce(
+        _services(request),
+        case.id,
+        "agreement.revised",
+        {
+            "version": out["version"],
+            "sha256": out["sha256"],
+            "voided_signatures": voided,
+        },
+    )
+    return out
 
 
 def _signing(request: Request, body: SignBody) -> settlement.SigningRequest:
@@ -413,7 +445,29 @@ async def sign(request: Request, caller: Caller, body: SignBody) -> dict[str, An
         view = await settlement.sign_agreement(
             db, case, caller, _signing(request, body)
         )
-        return agreement_dict(view, case, _lang(request))
+        out = agreement_dict(view, case, _lang(request))
+    await _announce_signature(request, case, caller, out)
+    return out
+
+
+async def _announce_signature(
+    request: Request, case: Case, caller: Caller, out: dict[str, Any]
+) -> None:
+    """Tell the room who signed which version, and when the agreement is complete."""
+    if caller.party is not None:
+        role, name = str(caller.party.role), caller.party.name
+    else:
+        role, name = "mediator", caller.user.name if caller.user else ""
+    services = _services(request)
+    version = {"version": out["version"], "sha256": out["sha256"]}
+    await announce(
+        services,
+        case.id,
+        "agreement.signed",
+        {**version, "signer_role": role, "name": name},
+    )
+    if out["complete"]:
+        await announce(services, case.id, "agreement.completed", version)
 
 
 @endpoint(
@@ -436,7 +490,9 @@ async def countersign(
         view = await settlement.sign_agreement(
             db, case, caller, _signing(request, body)
         )
-        return agreement_dict(view, case, _lang(request))
+        out = agreement_dict(view, case, _lang(request))
+    await _announce_signature(request, case, caller, out)
+    return out
 
 
 async def agreement_pdf_bytes(db: AsyncSession, case: Case, lang: str) -> bytes:
@@ -498,12 +554,16 @@ async def close(request: Request, caller: Caller, body: ClosureBody) -> dict[str
         await settlement.close_case(
             db, case, caller, body.outcome, body.reason, body.report
         )
-        return {
+        out = {
             "reference": case.reference,
             "status": str(case.status),
             "closure_outcome": case.closure_outcome,
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         }
+    await announce(
+        _services(request), case.id, "case.closed", {"outcome": body.outcome}
+    )
+    return out
 
 
 @endpoint(

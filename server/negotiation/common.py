@@ -30,6 +30,7 @@ from server.models import (
     CaseStatus,
     MediationSession,
     Participant,
+    ParticipantKind,
 )
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,13 @@ async def load_context(db: AsyncSession, actor: NegotiationActor) -> Context:
         raise PermissionDenied(
             "You no longer have a seat in this session.", code="not_a_participant"
         )
-    if seat.party_id != actor.party_id:
+    # a representative acts for the party they are attached to
+    acts_for = (
+        seat.attached_party_id
+        if seat.kind == ParticipantKind.REPRESENTATIVE
+        else seat.party_id
+    )
+    if acts_for != actor.party_id:
         raise PermissionDenied(
             "The acting party does not match the seat.", code="actor_mismatch"
         )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rooms.negotiation import offers
+from rooms.negotiation.errors import IllegalMove
 from rooms.negotiation.lines import (
     JOINT,
     LineSpec,
@@ -61,11 +62,24 @@ def offer_state(offer: Offer, parties: frozenset[int]) -> offers.OfferState:
     )
 
 
+def effective_status(offer: Offer, now: datetime | None = None) -> str:
+    """The status as everyone should read it: an open offer past its time is expired.
+
+    The sweep (server/room_negotiation.py) stores the change a few seconds
+    later; until then readers already see the offer as expired.
+    """
+    expires = _aware(offer.expires_at)
+    if offer.status == offers.OfferStatus.OPEN and expires is not None:
+        if expires <= (now or utcnow()):
+            return str(offers.OfferStatus.EXPIRED)
+    return offer.status
+
+
 def offer_dict(offer: Offer) -> dict[str, Any]:
     """The JSON form of an offer, as lines and the API show it."""
     return {
         "id": offer.id,
-        "status": offer.status,
+        "status": effective_status(offer),
         "terms": offer.terms,
         "note": offer.note,
         "author_party_id": offer.author_party_id,
@@ -129,12 +143,20 @@ async def _caucus_party(db: AsyncSession, ctx: Context) -> int | None:
     if ctx.actor.party_id is not None:
         return ctx.actor.party_id
     members = (ctx.session.rooms or {}).get(ctx.actor.room, {}).get("members", [])
-    if not members:
-        return None
+    # the live hub keeps no member lists: whoever is placed in the caucus now
+    # tells whose caucus it is
+    where = (
+        Participant.id.in_(members)
+        if members
+        else (Participant.session_id == ctx.session.id)
+        & (Participant.placement == ctx.actor.room)
+        & Participant.admitted.is_(True)
+        & Participant.removed.is_(False)
+    )
     rows = await db.execute(
-        select(Participant.party_id, Participant.attached_party_id).where(
-            Participant.id.in_(members)
-        )
+        select(Participant.party_id, Participant.attached_party_id)
+        .where(where)
+        .order_by(Participant.id)
     )
     for party_id, attached in rows:
         found: int | None = party_id or attached
@@ -168,13 +190,27 @@ def _event(
     )
 
 
-def _line(kind: str, offer: Offer, ctx: Context, **extra: Any) -> LineSpec:
+def offer_audience(offer: Offer) -> tuple[int, ...]:
+    """The party sides that may read a private offer's lines: its author's and
+    the caucus party's (never whoever else sits in the caucus)."""
+    sides = {offer.author_party_id, offer.caucus_party_id} - {None}
+    return tuple(sorted(s for s in sides if s is not None))
+
+
+def offer_line(kind: str, offer: Offer, by: str, **extra: Any) -> LineSpec:
+    """A transcript line about an offer, seen by whoever may see the offer."""
+    visibility = offer_visibility(offer)
     return LineSpec(
         kind=kind,
-        room=ctx.actor.room,
-        visibility=offer_visibility(offer),
-        content={"offer": offer_dict(offer), "by": ctx.seat.display_name, **extra},
+        room=offer.room if visibility != JOINT else JOINT,
+        visibility=visibility,
+        content={"offer": offer_dict(offer), "by": by, **extra},
+        audience=offer_audience(offer) if visibility != JOINT else None,
     )
+
+
+def _line(kind: str, offer: Offer, ctx: Context, **extra: Any) -> LineSpec:
+    return offer_line(kind, offer, ctx.seat.display_name, **extra)
 
 
 async def make_offer(
@@ -271,7 +307,16 @@ async def _step(
     lines = [line]
     if kind == "released" and was_public != JOINT:
         # the caucus that saw it learns of the release too
-        lines.insert(0, LineSpec(line.kind, line.room, was_public, line.content))
+        lines.insert(
+            0,
+            LineSpec(
+                line.kind,
+                was_public,
+                was_public,
+                line.content,
+                audience=offer_audience(offer),
+            ),
+        )
     logger.info(
         "offer %s %s in case %s by participant %s",
         offer.id,
@@ -383,3 +428,39 @@ def thread_of(rows: list[Offer], offer_id: int) -> list[Offer]:
         chain.append(current)
         frontier.extend(sorted(answered_by.get(current.id, []), key=lambda o: o.id))
     return chain
+
+
+async def due_offers(db: AsyncSession, now: datetime) -> list[tuple[int, int | None]]:
+    """(offer id, session id) of every open offer whose time has run out."""
+    rows = await db.execute(
+        select(Offer.id, Offer.session_id)
+        .where(
+            Offer.status == str(offers.OfferStatus.OPEN),
+            Offer.expires_at.is_not(None),
+            Offer.expires_at <= now,
+        )
+        .order_by(Offer.id)
+    )
+    return [(offer_id, session_id) for offer_id, session_id in rows]
+
+
+async def expire_due(db: AsyncSession, offer_id: int, now: datetime) -> Offer | None:
+    """Store an open offer past its time as expired; None when it is not (now).
+
+    Runs in the session's write transaction, so two workers sweeping at once
+    expire it once: the second finds it expired already.
+    """
+    offer = await db.get(
+        Offer, offer_id, with_for_update=not is_sqlite(db), populate_existing=True
+    )
+    if offer is None or offer.status != offers.OfferStatus.OPEN:
+        return None
+    try:
+        # the parties do not matter for expiry
+        state = offers.expire(offer_state(offer, frozenset()), now)
+    except IllegalMove:
+        return None
+    _apply(offer, state)
+    db.add(OfferEvent(offer_id=offer.id, kind="expired"))
+    logger.info("offer %s of case %s expired", offer.id, offer.case_id)
+    return offer

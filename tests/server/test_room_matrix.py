@@ -20,6 +20,7 @@ SIDE = {"party", "representative", "interpreter"}
 SPEAK = {"party", "representative", "interpreter", "mediator"}
 ROOM = {"joint", "caucus"}
 ANY = {"lobby", "joint", "caucus"}
+PARTY_SIDE = {"party", "representative"}
 
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "chat.send": (SPEAK, ROOM),
@@ -36,6 +37,22 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "session.lock": ({"mediator"}, ANY),
     "session.open": ({"mediator"}, ANY),
     "session.end": ({"mediator"}, ANY),
+    # negotiation (server/room_negotiation.py)
+    "offer.make": (PARTY_SIDE | {"mediator"}, ROOM),
+    "offer.counter": (PARTY_SIDE, ROOM),
+    "offer.accept": (PARTY_SIDE, ROOM),
+    "offer.reject": (PARTY_SIDE, ROOM),
+    "offer.withdraw": (PARTY_SIDE | {"mediator"}, ROOM),
+    "offer.release": (PARTY_SIDE | {"mediator"}, ROOM),
+    "offer.submit": (PARTY_SIDE | {"mediator"}, ROOM),
+    "offer.expire": (PARTY_SIDE | {"mediator"}, ROOM),
+    "bid.open": ({"mediator"}, ROOM),
+    "bid.submit": (PARTY_SIDE, ROOM),
+    "bid.cancel": ({"mediator"}, ROOM),
+    "package.issues": ({"mediator"}, ROOM),
+    "package.rate": (PARTY_SIDE, ROOM),
+    "package.suggest": ({"mediator"}, ROOM),
+    "package.propose": ({"mediator"}, ROOM),
 }
 
 # payloads valid in shape that change nothing when the rights check passes
@@ -54,6 +71,21 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "session.lock": {"locked": False},
     "session.open": {},
     "session.end": {},
+    "offer.make": {"terms": []},
+    "offer.counter": {"offer_id": 999999, "terms": []},
+    "offer.accept": {"offer_id": 999999},
+    "offer.reject": {"offer_id": 999999},
+    "offer.withdraw": {"offer_id": 999999},
+    "offer.release": {"offer_id": 999999},
+    "offer.submit": {"offer_id": 999999},
+    "offer.expire": {"offer_id": 999999},
+    "bid.open": {"currency": "CNY", "rounds": 0, "tolerance_minor": 1},
+    "bid.submit": {"bid_round_id": 999999, "figure_minor": 1},
+    "bid.cancel": {"bid_round_id": 999999},
+    "package.issues": {"issues": []},
+    "package.rate": {"ratings": {}},
+    "package.suggest": {},
+    "package.propose": {"choice": {}},
 }
 
 
@@ -99,7 +131,7 @@ async def _run_matrix(live: Any) -> None:
     registry = services.extras["room_hub"].registry
     assert set(registry.kinds()) == set(EXPECTED), "every event needs a matrix row"
 
-    tried = accepted_unauthorised = refused_authorised = 0
+    tried = accepted_unauthorised = refused_authorised = crashed = 0
     counter = 0
 
     async def place(where: str) -> None:
@@ -147,6 +179,9 @@ async def _run_matrix(live: Any) -> None:
                 if allowed and code in AUTH:
                     refused_authorised += 1
                     print("REFUSED", kind, role, where, ack)
+                if code == "internal_error":
+                    crashed += 1
+                    print("CRASHED", kind, role, where, ack)
 
     for name, peer in peers.items():
         if name == "mediator":
@@ -161,6 +196,7 @@ async def _run_matrix(live: Any) -> None:
     )
     assert accepted_unauthorised == 0
     assert refused_authorised == 0
+    assert crashed == 0
     for peer in peers.values():
         await peer.close()
     for client in setup["http"].values():

@@ -92,7 +92,8 @@ export function mount(element, roomApi) {
     render();
   });
   roomApi.on("bid.submitted", (c) => say(t("negotiation.bid.submitted", { who: c.by })));
-  roomApi.on("bid.figure", (c) => say(`#${c.round} · ${c.party_id}: ${money(c.figure_minor, c.currency)}`));
+  const partyName = (id) => (roomApi.parties || []).find((p) => p.id === id)?.name ?? `#${id}`;
+  roomApi.on("bid.figure", (c) => say(`#${c.round} · ${partyName(c.party_id)}: ${money(c.figure_minor, c.currency)}`));
   roomApi.on("bid.result", (c) => {
     if (c.settled) {
       say(t("negotiation.bid.settled", { amount: money(c.amount_minor, c.currency) }));

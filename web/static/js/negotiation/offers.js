@@ -104,6 +104,19 @@ export function mount(element, roomApi) {
     }
   }
 
+  // the reason is optional; asked for in the page, never in a browser prompt
+  function rejectForm(offerId) {
+    const [row, reason] = field(t("negotiation.offer.reject_reason"), { maxlength: 2000 });
+    const form = el("form", { class: "reject card" }, row,
+      el("button", { type: "submit", class: "button", text: t("negotiation.offer.reject") }));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      await act("offer.reject", { offer_id: offerId, reason: reason.value });
+    });
+    queueMicrotask(() => reason.focus());
+    return form;
+  }
+
   function actions(offer) {
     const own = offer.author_party_id === null
       ? me.role === "mediator" && me.partyId == null
@@ -114,9 +127,10 @@ export function mount(element, roomApi) {
       buttons.push(el("button", { type: "button", class: "button primary",
         text: t("negotiation.offer.accept"), onclick: () => act("offer.accept", { offer_id: offer.id }) }));
       buttons.push(el("button", { type: "button", class: "button",
-        text: t("negotiation.offer.reject"), onclick: () => {
-          const reason = window.prompt(t("negotiation.offer.reject_reason")) || "";
-          act("offer.reject", { offer_id: offer.id, reason });
+        text: t("negotiation.offer.reject"), onclick: (event) => {
+          const article = event.currentTarget.closest(".offer");
+          if (article.querySelector("form.reject")) return;
+          article.append(rejectForm(offer.id));
         } }));
       buttons.push(el("button", { type: "button", class: "button",
         text: t("negotiation.offer.counter"), onclick: (event) => {

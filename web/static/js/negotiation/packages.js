@@ -99,7 +99,8 @@ export function mount(element, roomApi) {
 
   roomApi.on("package.issues", (c) => { state.issues = c.issues; state.suggestion = null; render(); });
   roomApi.on("package.suggested", (c) => { state.suggestion = c; render(); });
-  roomApi.on("package.rated", (c) => { status.textContent = t("negotiation.package.rated", { party: c.party_id }); });
+  const partyName = (id) => (roomApi.parties || []).find((p) => p.id === id)?.name ?? `#${id}`;
+  roomApi.on("package.rated", (c) => { status.textContent = t("negotiation.package.rated", { party: partyName(c.party_id) }); });
   roomApi.on("package.rating_saved", () => { status.textContent = t("negotiation.package.save_ratings"); });
   render();
   return { state };

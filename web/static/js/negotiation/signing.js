@@ -13,12 +13,13 @@
  * Each signature carries the SHA-256 of the version shown, so a change made
  * meanwhile is refused (`agreement_changed`) and the text is reloaded.
  * Call the returned `refresh()` when the room reports an agreement change
- * (the hub can relay the `agreement.*` case events as lines).
+ * (the `agreement.*` notice lines). Pass `{load: false}` as a third argument
+ * when the case has no agreement yet: nothing is fetched until `refresh()`.
  */
 import { api, t } from "../app.js";
 import { el, field } from "./dom.js";
 
-export function mount(element, roomApi) {
+export function mount(element, roomApi, { load = true } = {}) {
   const me = roomApi.me || {};
   const isMediator = me.role === "mediator" && me.partyId == null;
   const url = `/api/cases/${encodeURIComponent(roomApi.caseRef)}/agreement`;
@@ -52,6 +53,8 @@ export function mount(element, roomApi) {
     return node;
   }
 
+  let shown = null;
+
   async function refresh() {
     let agreement;
     try {
@@ -61,6 +64,9 @@ export function mount(element, roomApi) {
         ? t("negotiation.agreement.none") : t("negotiation.error.generic", { message: error.message }) }));
       return null;
     }
+    // a signature elsewhere must not wipe what this signer is typing: keep
+    // the form while the version it signs is still the current one
+    const keep = shown && shown.sha256 === agreement.sha256 ? shown.form : null;
     const mine = isMediator
       ? agreement.signatures.some((s) => s.role === "mediator")
       : agreement.signatures.some((s) => s.signer === `party:${me.partyId}`);
@@ -73,10 +79,13 @@ export function mount(element, roomApi) {
       agreement.complete ? el("p", { class: "ok", text: t("negotiation.agreement.completed") })
         : !agreement.intact ? el("p", { class: "warning", text: t("negotiation.agreement.tampered") })
           : mine ? el("p", { class: "ok", text: t("negotiation.agreement.you_signed") })
-            : form(agreement));
+            : keep || form(agreement));
+    shown = { sha256: agreement.sha256, form: body.querySelector("form") };
     return agreement;
   }
 
-  const ready = refresh();
+  // with load false (no agreement yet) nothing is asked until refresh()
+  const ready = load ? refresh() : Promise.resolve(null);
+  if (!load) body.replaceChildren(el("p", { text: t("negotiation.agreement.none") }));
   return { refresh, ready };
 }

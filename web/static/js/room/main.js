@@ -10,7 +10,8 @@ import { BannerView, bindStatus, messenger, showScreen } from "./banner.js";
 import { LobbyView } from "./lobby.js";
 import { PeopleView } from "./people.js";
 import { RoomStore } from "./store.js";
-import { t } from "./dom.js";
+import { h, t } from "./dom.js";
+import { describe as describeNegotiation, mount as mountNegotiation } from "../negotiation/room.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -108,6 +109,30 @@ export function decorateLines(fn) {
   chat.decorate(fn);
 }
 
+/**
+ * Notices of feature lines in the chat (offers, settlement steps): fn(entry)
+ * returns the text of a line the room's own labels do not know, or null.
+ */
+const noticeTexts = [];
+export function describeLines(fn) {
+  noticeTexts.push(fn);
+  chat.render(true);
+}
+const roomNotice = chat.noticeNode.bind(chat);
+chat.noticeNode = (entry) => {
+  const own = roomNotice(entry);
+  if (own) return own;
+  for (const fn of noticeTexts) {
+    const text = fn(entry);
+    if (text) return h("li", { class: "line line-notice", dataset: { seq: entry.seq, kind: entry.kind } }, text);
+  }
+  return null;
+};
+
 export { roomApi };
+
+// negotiation: offers, blind bids, packages, the agreement and closure
+describeLines((entry) => describeNegotiation(entry, page));
+mountFeature("negotiation", (element, api) => mountNegotiation(element, api, page));
 
 connection.start();
