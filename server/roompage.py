@@ -15,6 +15,7 @@ from server.errors import DomainError, NotFound
 from server.middleware import resolve_caller
 from server.models import Case, EvidenceItem, MediationSession
 from server.permissions import case_scope
+from server.room_translation import page_info
 from server.services import Services
 from server.templates import render
 
@@ -73,6 +74,7 @@ async def room_page(request: Request) -> Response:
         "console": console,
         "parties": parties,
         "evidence": evidence,
+        "translation": await page_info(services),
     }
     return render(request, "room.html", {"page": page, "refused": None})
 

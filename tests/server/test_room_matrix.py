@@ -36,6 +36,11 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "session.lock": ({"mediator"}, ANY),
     "session.open": ({"mediator"}, ANY),
     "session.end": ({"mediator"}, ANY),
+    # translation (server/room_translation_events.py)
+    "translation.language": (SPEAK | {"observer"}, ANY),
+    "translation.mode": ({"mediator"}, ANY),
+    "translation.correct": ({"interpreter"}, ROOM),
+    "translation.approve": ({"interpreter"}, ROOM),
 }
 
 # payloads valid in shape that change nothing when the rights check passes
@@ -54,6 +59,10 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "session.lock": {"locked": False},
     "session.open": {},
     "session.end": {},
+    "translation.language": {"language": "en"},
+    "translation.mode": {"mode": "correct_after"},
+    "translation.correct": {"seq": 999999, "target": "en", "text": "x"},
+    "translation.approve": {"seq": 999999, "target": "en"},
 }
 
 

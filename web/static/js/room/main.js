@@ -11,6 +11,7 @@ import { LobbyView } from "./lobby.js";
 import { PeopleView } from "./people.js";
 import { RoomStore } from "./store.js";
 import { t } from "./dom.js";
+import { installTranslation } from "../translation/main.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -109,5 +110,8 @@ export function decorateLines(fn) {
 }
 
 export { roomApi };
+
+// machine translation and the interpreter's desk, when the server translates
+if (page.translation?.enabled) installTranslation({ roomApi, decorateLines, mountFeature, page });
 
 connection.start();
