@@ -40,6 +40,8 @@ class FakeLibreTranslate:
     fail: set[str] = field(default_factory=set)
     slow: set[str] = field(default_factory=set)
     delay_s: float = 3.0
+    # (text, target) -> a real translation, for readable screenshots
+    phrasebook: dict[tuple[str, str], str] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
@@ -61,7 +63,9 @@ class FakeLibreTranslate:
                 return JSONResponse({"error": "internal"}, status_code=500)
             if any(marker in text for marker in self.slow):
                 await asyncio.sleep(self.delay_s)
-            return JSONResponse({"translatedText": f"[{body['target']}] {text}"})
+            known = self.phrasebook.get((text, str(body["target"])))
+            answer = known if known is not None else f"[{body['target']}] {text}"
+            return JSONResponse({"translatedText": answer})
 
         return Starlette(
             routes=[

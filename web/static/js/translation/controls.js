@@ -91,7 +91,7 @@ export function peopleLanguages({ roomApi }) {
 
 /** For readers: while the interpreter reviews, translations come after them. */
 export function reviewNote({ state, roomApi }) {
-  const note = h("p", { class: "translation-note", role: "status" }, roomApi.t("translation.mode.current_review"));
+  const note = h("p", { class: "translation-note translation-review", "aria-live": "polite" }, roomApi.t("translation.mode.current_review"));
   const sync = () => (note.hidden = state.mode !== "review_before_release");
   sync();
   state.on("mode", sync);

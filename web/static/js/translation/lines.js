@@ -13,6 +13,11 @@ export function languageName(code, t) {
   return name === key ? code : name;
 }
 
+function markKind(content) {
+  if (content.status === "interpreter") return "interpreter";
+  return content.approved_by ? "approved" : "machine";
+}
+
 export class LineTranslations {
   constructor({ state, roomApi }) {
     this.state = state;
@@ -41,47 +46,38 @@ export class LineTranslations {
   }
 
   render(seq) {
+    // the node may not be in the list yet (chat.js decorates it first)
     const item = this.mounted.get(seq);
-    if (!item || !item.node.isConnected) {
-      if (item) this.mounted.delete(seq);
-      return;
-    }
+    if (!item) return;
     const { entry, mount, node } = item;
     const me = this.roomApi.me;
     const language = this.state.language;
     const source = modelCode(entry.line.content?.language || "");
-    const shown = entry.withdrawn || (me && entry.author === me.id) || !language || source === language
-      ? null
-      : this.state.shown(seq, language);
     node.classList.remove("translated", "original-shown");
-    const original = node.querySelector(".line-text");
-    if (!shown) {
-      mount.hidden = true;
-      mount.replaceChildren();
+    mount.replaceChildren();
+    mount.hidden = true;
+    if (entry.withdrawn || !language) return;
+    if (me && entry.author === me.id) {
+      this.renderOwn(seq, mount);
       return;
     }
+    const shown = source === language ? null : this.state.shown(seq, language);
+    if (!shown) return;
     const t = this.t;
     const content = shown.content;
     mount.hidden = false;
     mount.dataset.status = content.status;
     if (content.status === "unavailable") {
-      const reasonKey = `translation.reason.${content.error}`;
-      const reason = t(reasonKey);
-      fill(
-        mount,
-        h(
-          "p",
-          { class: "translation-unavailable", role: "note" },
-          reason === reasonKey ? t("translation.unavailable") : t("translation.unavailable.detail", { reason }),
-        ),
-      );
+      fill(mount, h("p", { class: "translation-unavailable", role: "note" }, this.unavailableText(content)));
       return;
     }
-    const kind = content.status === "interpreter" ? "interpreter" : content.approved_by ? "approved" : "machine";
+    const kind = markKind(content);
     const open = this.originals.has(seq);
     node.classList.add("translated");
     if (open) node.classList.add("original-shown");
-    original?.setAttribute("data-original-label", t("translation.original_in", { language: languageName(source, t) }));
+    node
+      .querySelector(".line-text")
+      ?.setAttribute("data-original-label", t("translation.original_in", { language: languageName(source, t) }));
     const toggle = h(
       "button",
       {
@@ -107,5 +103,45 @@ export class LineTranslations {
         toggle,
       ),
     );
+  }
+
+  /** Under my own line: what the others read, so I can check how I was rendered. */
+  renderOwn(seq, mount) {
+    const t = this.t;
+    const items = this.state
+      .targets(seq)
+      .filter((target) => target !== this.state.language)
+      .map((target) => this.state.shown(seq, target))
+      .filter(Boolean);
+    if (!items.length) return;
+    mount.hidden = false;
+    mount.dataset.status = "own";
+    fill(
+      mount,
+      items.map(({ content }) => {
+        const kind = markKind(content);
+        const label = t("translation.others_read", { language: languageName(content.target, t) });
+        return h(
+          "p",
+          { class: "translation-own", dataset: { target: content.target, status: content.status } },
+          h("span", { class: "muted" }, `${label} `),
+          content.status === "unavailable"
+            ? h("span", { class: "translation-unavailable" }, this.unavailableText(content))
+            : [
+                h("span", { class: "translation-text", lang: content.target }, content.text),
+                " ",
+                h("span", { class: `translation-mark mark-${kind}`, dataset: { kind } }, t(`translation.mark.${kind}`)),
+              ],
+        );
+      }),
+    );
+  }
+
+  unavailableText(content) {
+    const reasonKey = `translation.reason.${content.error}`;
+    const reason = this.t(reasonKey);
+    return reason === reasonKey
+      ? this.t("translation.unavailable")
+      : this.t("translation.unavailable.detail", { reason });
   }
 }

@@ -91,6 +91,11 @@ export class TranslationState extends Emitter {
     return found.length ? found.reduce((a, b) => (b.seq > a.seq ? b : a)) : null;
   }
 
+  /** The languages a line has translations in (at any version). */
+  targets(seq) {
+    return [...new Set((this.updates.get(seq) || []).map((item) => item.content.target))].sort();
+  }
+
   /** An offer's latest translation into `target`, or null. */
   offerShown(offerId, target) {
     const found = (this.offers.get(offerId) || []).filter((item) => item.content.target === target);
