@@ -20,10 +20,22 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from rooms import Line, LineSpec, RoomHub, RoomInvalid, RoomTx, Seat
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from rooms import (
+    Line,
+    LineSpec,
+    RoomHub,
+    RoomInvalid,
+    RoomTx,
+    Seat,
+    SessionState,
+    may_see,
+)
 from server.glossary import DatabaseGlossary
 from server.room_translation_desk import (
     DRAFT,
+    LANGUAGE,
     REFERRING,
     TRANSLATED,
     UPDATE,
@@ -54,6 +66,29 @@ logger = logging.getLogger(__name__)
 
 # offer lines that put new terms on the table
 OFFER_KINDS = ("offer.made", "offer.countered")
+# a reader who switches language gets the latest lines translated again: at
+# most this many, found among this many latest lines, so that a switch never
+# fills the queue that live lines need
+BACKFILL_LINES = 30
+BACKFILL_WINDOW = 300
+
+
+class TranslationMetrics:
+    """Counts and timings of room translation, never any text."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.results = Counter(
+            "accord_translation_results",
+            "Translation results of room lines, by status and error code.",
+            ["status", "error"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "accord_translation_seconds",
+            "Time from a line's commit to its translation's commit.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=registry,
+        )
 
 
 @dataclass(frozen=True)
@@ -63,6 +98,7 @@ class _Job:
     session_id: int
     seq: int
     version: int
+    submitted: float
 
 
 def build_room_translator(settings: Settings) -> Translator | None:
@@ -90,6 +126,7 @@ class RoomTranslation:
     def __init__(self, hub: RoomHub, pipeline: TranslationPipeline) -> None:
         self.hub = hub
         self.pipeline = pipeline
+        self.metrics = TranslationMetrics(hub.metrics.registry)
 
     # lifecycle
 
@@ -140,23 +177,33 @@ class RoomTranslation:
                 await self._retire(line.session_id, line.ref_seq, "withdrawn")
             elif kind in OFFER_KINDS:
                 await self._translate_offer(line)
+            elif kind == LANGUAGE:
+                await self._backfill(line)
         except Exception:
             logger.exception(
                 "translating line %s of session %s failed", line.seq, line.session_id
             )
 
     async def _submit(
-        self, line: Line, seq: int, version: int, content: dict[str, Any]
+        self,
+        line: Line,
+        seq: int,
+        version: int,
+        content: dict[str, Any],
+        only: set[str] | None = None,
+        loaded: tuple[SessionState, list[Seat]] | None = None,
     ) -> None:
         text = content.get("text")
         if not isinstance(text, str) or not text.strip():
             return
-        session, seats = await self.hub.store.load(line.session_id)
+        session, seats = loaded or await self.hub.store.load(line.session_id)
         source = _source_language(line, content, seats)
         targets = reader_languages(seats, line) - {source}
+        if only is not None:
+            targets &= only
         if not targets:
             return
-        job = _Job(line.session_id, seq, version)
+        job = _Job(line.session_id, seq, version, asyncio.get_running_loop().time())
         status = self.pipeline.submit(
             LineForTranslation(
                 f"{line.session_id}:{seq}@{version}",
@@ -178,6 +225,7 @@ class RoomTranslation:
     async def _on_result(self, job: _Job, result: TranslationResult) -> None:
         if result.error_code == "closed":
             return  # the server is stopping: the line keeps its original only
+        self.metrics.results.labels(str(result.status), result.error_code or "").inc()
         body = {
             "target": result.target,
             "source": result.source,
@@ -212,6 +260,8 @@ class RoomTranslation:
 
         try:
             await self.hub.publish_built(job.session_id, build)
+            elapsed = asyncio.get_running_loop().time() - job.submitted
+            self.metrics.seconds.observe(elapsed)
         except RoomInvalid as exc:
             logger.info(
                 "translation of line %s in session %s dropped: %s",
@@ -238,6 +288,44 @@ class RoomTranslation:
             return []
 
         await self.hub.publish_built(session_id, build)
+
+    async def _backfill(self, line: Line) -> None:
+        """A reader switched language: translate the recent lines they may see."""
+        participant = line.content.get("participant")
+        language = line.content.get("language")
+        if not isinstance(participant, int) or not isinstance(language, str):
+            return
+        code = model_code(language)
+        loaded = await self.hub.store.load(line.session_id)
+        session, seats = loaded
+        reader = next((s for s in seats if s.id == participant), None)
+        if reader is None:
+            return
+        since = max(0, session.last_seq - BACKFILL_WINDOW)
+        recent = await self.hub.store.lines_since(session.id, since, BACKFILL_WINDOW)
+        # lines translated into this language already, and each line's latest text
+        done = {
+            ln.ref_seq
+            for ln in recent
+            if ln.kind == UPDATE and ln.content.get("target") == code
+        }
+        latest: dict[int, Line] = {}
+        for ln in recent:
+            if ln.kind == "chat.correct" and ln.ref_seq is not None:
+                latest[ln.ref_seq] = ln
+        wanted = [
+            said
+            for said in recent
+            if said.kind in TRANSLATED
+            and said.seq not in done
+            and not withdrawn(said)
+            and may_see(reader, said)
+        ][-BACKFILL_LINES:]
+        for said in wanted:
+            text = latest.get(said.seq, said)
+            await self._submit(
+                said, said.seq, text.seq, text.content, only={code}, loaded=loaded
+            )
 
     # offers
 

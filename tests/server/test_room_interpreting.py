@@ -478,6 +478,8 @@ async def test_participants_set_their_language_and_the_mediator_sees_it(
     med, cla, res = (setup["peers"][k] for k in ("mediator", "claimant", "respondent"))
     try:
         assert res.state is not None and res.state["you"]["language"] == "en"
+        earlier = await _say(cla, "早些时候", "c0")
+        await wait_for(lambda: translation_into(res, earlier, "en") is not None)
         bad = await res.call(
             "translation.language", {"client_id": "l0", "language": "english!"}
         )
@@ -501,9 +503,20 @@ async def test_participants_set_their_language_and_the_mediator_sees_it(
         }
         assert updates(cla, kind="translation.language") == []
 
+        # the recent lines are translated into the new language too
+        await wait_for(lambda: translation_into(res, earlier, "de") is not None)
+        assert translation_into(res, earlier, "de")["text"] == "[de] [en] 早些时候"  # type: ignore[index]
         seq = await _say(cla, "你好", "c1")
         await wait_for(lambda: translation_into(res, seq, "de") is not None)
         assert translation_into(res, seq, "de")["text"] == "[de] [en] 你好"  # type: ignore[index]
+        # switching back asks for nothing again: English exists already
+        asked = len(fake.received)
+        back = await res.call(
+            "translation.language", {"client_id": "l2", "language": "en"}
+        )
+        assert back["ok"]
+        await settle(0.5)
+        assert [b["q"] for b in fake.received[asked:]] == []
     finally:
         await close_all(setup)
 
