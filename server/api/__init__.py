@@ -15,6 +15,7 @@ def api_routes() -> list[BaseRoute]:
         negotiation,
         sessions,
         staff,
+        translation,
     )
 
     return [
@@ -25,4 +26,5 @@ def api_routes() -> list[BaseRoute]:
         *sessions.routes,
         *negotiation.routes,
         *glossary.routes,
+        *translation.routes,
     ]
