@@ -85,7 +85,7 @@ class TranslationMetrics:
         )
         self.seconds = Histogram(
             "accord_translation_seconds",
-            "Time from a line's commit to its translation's commit.",
+            "Time from submitting a line to committing its translation.",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
             registry=registry,
         )
