@@ -133,6 +133,10 @@ async def test_lines_queued_on_redis_are_translated_by_a_translation_worker(
             # the app does not close it at shutdown: release its connections
             # here, so they are not collected after this test's loop is gone
             manager = live.services.sio.manager
+            listener = getattr(manager, "thread", None)
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
             for client in (getattr(manager, "pubsub", None), manager.redis):
                 if client is not None:
                     await client.aclose()
