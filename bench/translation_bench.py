@@ -12,7 +12,10 @@ One run measures, side by side:
 2. chat delivery latency (sender → relay → 3 receivers over loopback TCP, all
    on one asyncio loop, 50 lines/s) with no translation, and with every line
    also submitted to a saturated pipeline (process worker, then thread
-   worker), and whether every original arrived before its translation.
+   worker), and whether every original arrived before its translation;
+3. chat delivery through the real room server (bench/translation_room.py):
+   the app under uvicorn, Socket.IO clients, backend none against argos with
+   a saturated worker, and the same order check.
 
 The model has Argos's real shape (6+6 layers, d512, 8 heads, ffn 2048, int8;
 vocabulary 8k; random weights), built once into the cache directory.
@@ -572,9 +575,17 @@ async def amain(args: argparse.Namespace) -> None:
     chat = await measure_chat(packages_dir, scratch, args.chat_seconds, args.rounds)
     print(json.dumps(chat, indent=1), flush=True)
 
+    from bench.translation_room import measure_room, room_section
+
+    print(f"room: 2 runs x {args.room_seconds:.0f} s through the app...", flush=True)
+    room = await measure_room(packages_dir, args.room_seconds, args.room_rounds)
+    print(json.dumps(room, indent=1), flush=True)
+
     load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     elapsed = time.perf_counter() - began
     text = report(info, load_after, latency, chat, elapsed, args.rounds)
+    section = room_section(room, args.room_seconds, args.room_rounds)
+    text = text.replace("## Caveats", section + "\n\n## Caveats", 1)
     await asyncio.to_thread(Path(args.out).write_text, text, "utf-8")
     print(f"wrote {args.out}")
 
@@ -590,6 +601,10 @@ def main() -> None:
     )
     parser.add_argument("--chat-seconds", type=float, default=12.0)
     parser.add_argument("--rounds", type=int, default=3, help="chat runs interleaved")
+    parser.add_argument("--room-seconds", type=float, default=24.0)
+    parser.add_argument(
+        "--room-rounds", type=int, default=2, help="room runs interleaved"
+    )
     parser.add_argument(
         "--cache-dir",
         default=str(Path.home() / ".cache" / "accord-bench" / "translation"),

@@ -111,7 +111,9 @@ async def send(ctx: EventContext, body: ChatSend, tx: RoomTx) -> list[LineSpec]:
     """A chat line, in the sender's room."""
     text = _check_text(ctx, body.text)
     room = await target_room(ctx, tx, body.room)
-    return [LineSpec("chat", room, room_visibility(room), {"text": text})]
+    # the author's language travels with the line: it is the translation source
+    content = {"text": text, "language": ctx.seat.language}
+    return [LineSpec("chat", room, room_visibility(room), content)]
 
 
 async def correct(ctx: EventContext, body: ChatCorrect, tx: RoomTx) -> list[LineSpec]:
@@ -124,10 +126,10 @@ async def correct(ctx: EventContext, body: ChatCorrect, tx: RoomTx) -> list[Line
             "chat.correct",
             line.room,
             line.visibility,
-            {"text": text},
+            {"text": text, "language": ctx.seat.language},
             audience=line.audience,
             ref_seq=line.seq,
-            revise={"text": text, "edited": True},
+            revise={"text": text, "edited": True, "language": ctx.seat.language},
         )
     ]
 
@@ -158,13 +160,16 @@ async def release(ctx: EventContext, body: LineRef, tx: RoomTx) -> list[LineSpec
         )
     if line.revision is not None and line.revision.get("withdrawn"):
         raise RoomDenied("This line was withdrawn.", code="line_withdrawn")
-    text = (line.revision or line.content).get("text", "")
+    said = line.revision or line.content
+    content = {"text": said.get("text", "")}
+    if "language" in said:
+        content["language"] = said["language"]
     return [
         LineSpec(
             "chat.release",
             JOINT,
             Visibility.JOINT,
-            {"text": text},
+            content,
             ref_seq=line.seq,
         )
     ]

@@ -258,6 +258,30 @@ class RoomHub:
         await self._fan_out([line], seats)
         return line
 
+    async def publish_built(
+        self,
+        session_id: int,
+        build: Callable[[RoomTx], Awaitable[Sequence[LineSpec]]],
+        *,
+        participant_id: int | None = None,
+    ) -> list[Line]:
+        """Write the lines ``build(tx)`` decides on, inside the session's lock.
+
+        For server-side updates that depend on the transcript as it stands
+        (whether a translation is still current, whether an interpreter has
+        released it): ``build`` reads through ``tx`` and returns the specs,
+        possibly none. Fanned out like any other line; no roster push.
+        """
+        async with self._transaction(session_id) as tx:
+            specs = await build(tx)
+            if not specs:
+                return []
+            seats = await tx.seats()
+            lines = await self._append_all(tx, seats, specs, participant_id, None)
+            seats = await tx.seats()
+        await self._fan_out(lines, seats)
+        return lines
+
     @contextlib.asynccontextmanager
     async def _transaction(self, session_id: int) -> AsyncIterator[RoomTx]:
         lock = self._write_locks.setdefault(session_id, asyncio.Lock())

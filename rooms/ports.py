@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -50,7 +50,7 @@ class RoomTx(Protocol):
         ...
 
     async def update_seat(self, participant_id: int, **changes: Any) -> Seat:
-        """Change a participant's placement, admission, mute or removal."""
+        """Change a participant's placement, admission, mute, removal or language."""
         ...
 
     async def update_session(self, **changes: Any) -> SessionState:
@@ -63,6 +63,12 @@ class RoomTx(Protocol):
 
     async def line(self, seq: int) -> Line | None:
         """One line of this session by its sequence number."""
+        ...
+
+    async def find_lines(
+        self, kinds: Collection[str], *, ref_seq: int | None = None
+    ) -> list[Line]:
+        """Lines of these kinds (that update ``ref_seq``, when given), in seq order."""
         ...
 
     async def append(

@@ -130,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_commands() -> list[Callable[[Any], None]]:
     """Subcommands contributed by other modules (casework, translation)."""
-    from server import demo, verify
+    from server import demo, translation_cli, verify
 
-    return [verify.register, demo.register]
+    return [verify.register, demo.register, translation_cli.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -77,6 +77,11 @@ PERMISSIONS: dict[str, Rule] = {
     "feedback.submit": Rule(frozenset({MEDIATOR, INTERPRETER, PARTY}), True),
     # reports
     "analytics.read": Rule(frozenset({ADMIN, OFFICER})),
+    # the translation glossary (server/api/glossary.py)
+    "glossary.read": Rule(STAFF),
+    "glossary.manage": Rule(CASEWORK),
+    "glossary.case_read": Rule(STAFF, True),
+    "glossary.case_manage": Rule(STAFF, True),
 }
 
 

@@ -59,6 +59,9 @@ def install_realtime(services: Services) -> RoomHub:
     )
     hub.install()
     install_negotiation(services, hub)
+    from server.room_translation import install_translation
+
+    install_translation(services, hub)
     from rooms.backpressure import bound_send_queues
 
     bound_send_queues(services.sio, limits.max_pending_packets, hub.metrics)

@@ -15,6 +15,7 @@ from server.errors import DomainError, NotFound
 from server.middleware import resolve_caller
 from server.models import Agreement, Case, EvidenceItem, MediationSession
 from server.permissions import case_scope
+from server.room_translation import page_info
 from server.services import Services
 from server.templates import render
 
@@ -83,6 +84,7 @@ async def room_page(request: Request) -> Response:
         "case_status": str(case.status),
         "closure_outcome": case.closure_outcome,
         "has_agreement": has_agreement,
+        "translation": await page_info(services),
     }
     return render(request, "room.html", {"page": page, "refused": None})
 

@@ -8,7 +8,7 @@ So numbers only increase and never repeat, across workers and hosts.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -94,7 +94,7 @@ def line_of(row: TranscriptLine) -> Line:
     )
 
 
-_SEAT_FIELDS = {"placement", "admitted", "muted", "removed", "denied"}
+_SEAT_FIELDS = {"placement", "admitted", "muted", "removed", "denied", "language"}
 _SESSION_FIELDS = {"locked", "status"}
 
 # the columns a Seat is built from, read without ORM objects: every event
@@ -167,7 +167,7 @@ class SqlRoomTx:
         return (await self._cached()).get(participant_id)
 
     async def update_seat(self, participant_id: int, **changes: Any) -> Seat:
-        """Change a participant's placement, admission, mute or removal."""
+        """Change a participant's placement, admission, mute, removal or language."""
         seats = await self._cached()
         row = await self.db.get(Participant, participant_id)
         if row is None or row.session_id != self.row.id:
@@ -224,6 +224,19 @@ class SqlRoomTx:
         """One line of this session by its sequence number."""
         row = await self._line_row(seq)
         return line_of(row) if row is not None else None
+
+    async def find_lines(
+        self, kinds: Collection[str], *, ref_seq: int | None = None
+    ) -> list[Line]:
+        """Lines of these kinds (that update ``ref_seq``, when given), in seq order."""
+        query = select(TranscriptLine).where(
+            TranscriptLine.session_id == self.row.id,
+            TranscriptLine.kind.in_(list(kinds)),
+        )
+        if ref_seq is not None:
+            query = query.where(TranscriptLine.ref_seq == ref_seq)
+        result = await self.db.execute(query.order_by(TranscriptLine.seq))
+        return [line_of(row) for row in result.scalars()]
 
     async def _line_row(self, seq: int) -> TranscriptLine | None:
         return (

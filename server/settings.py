@@ -87,6 +87,13 @@ class TranslationSettings:
     libretranslate_url: str | None = None
     libretranslate_api_key: str | None = None
     timeout_s: float = 10.0
+    # argos: models in a child process (default) or a thread of the server
+    isolation: str = "process"
+    # argos: "local" runs the models here; "redis" queues lines on a Redis
+    # stream for `accord translation worker` processes on any host
+    queue: str = "local"
+    # lines waiting for translation before new ones get "unavailable"
+    max_pending: int = 256
 
 
 @dataclass(frozen=True)
@@ -261,7 +268,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         libretranslate_url=read.optional("LIBRETRANSLATE_URL"),
         libretranslate_api_key=read.optional("LIBRETRANSLATE_API_KEY"),
         timeout_s=read.number("TRANSLATION_TIMEOUT_S", 10.0),
+        isolation=read.choice(
+            "TRANSLATION_ISOLATION", "process", ("process", "thread")
+        ),
+        queue=read.choice("TRANSLATION_QUEUE", "local", ("local", "redis")),
+        max_pending=read.integer("TRANSLATION_MAX_PENDING", 256, minimum=1),
     )
+    if translation.queue == "redis" and not read.optional("REDIS_URL"):
+        raise ConfigurationError(
+            "ACCORD_TRANSLATION_QUEUE is 'redis' but ACCORD_REDIS_URL is unset; "
+            "set it, or use ACCORD_TRANSLATION_QUEUE=local"
+        )
     if translation.backend == "libretranslate" and not translation.libretranslate_url:
         raise ConfigurationError(
             "ACCORD_TRANSLATION_BACKEND is 'libretranslate' but "

@@ -29,6 +29,7 @@ from translation.interpreter import (
     Rendition,
     RenditionKind,
 )
+from translation.languages import is_language_tag, model_code
 from translation.packages import InstalledPackage, install_package, list_packages
 from translation.pipeline import (
     LineForTranslation,
@@ -75,6 +76,8 @@ __all__ = [
     "UnsupportedPair",
     "build_translator",
     "install_package",
+    "is_language_tag",
     "list_packages",
+    "model_code",
     "split_sentences",
 ]

@@ -7,7 +7,16 @@ from starlette.routing import BaseRoute
 
 def api_routes() -> list[BaseRoute]:
     """Every JSON API route, gathered from the API modules."""
-    from server.api import casework, evidence, intake, negotiation, sessions, staff
+    from server.api import (
+        casework,
+        evidence,
+        glossary,
+        intake,
+        negotiation,
+        sessions,
+        staff,
+        translation,
+    )
 
     return [
         *staff.routes,
@@ -16,4 +25,6 @@ def api_routes() -> list[BaseRoute]:
         *casework.routes,
         *sessions.routes,
         *negotiation.routes,
+        *glossary.routes,
+        *translation.routes,
     ]

@@ -34,6 +34,7 @@ from server.models.sessions import (
     TranscriptLine,
 )
 from server.models.staff import Role, User
+from server.models.translation import GlossaryEntry
 
 __all__ = [
     "Agreement",
@@ -47,6 +48,7 @@ __all__ = [
     "EvidenceStatus",
     "Feedback",
     "FeedbackReceipt",
+    "GlossaryEntry",
     "MediationSession",
     "Offer",
     "OfferEvent",

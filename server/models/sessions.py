@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -103,6 +104,10 @@ class TranscriptLine(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "seq"),
         UniqueConstraint("session_id", "participant_id", "client_id"),
+        # updates of one line (corrections, translations, drafts)
+        Index("ix_transcript_lines_session_ref", "session_id", "ref_seq"),
+        # the latest line of a kind (the session's translation mode)
+        Index("ix_transcript_lines_session_kind", "session_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

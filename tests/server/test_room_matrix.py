@@ -53,6 +53,11 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "package.rate": (PARTY_SIDE, ROOM),
     "package.suggest": ({"mediator"}, ROOM),
     "package.propose": ({"mediator"}, ROOM),
+    # translation (server/room_translation_events.py)
+    "translation.language": (SPEAK | {"observer"}, ANY),
+    "translation.mode": ({"mediator"}, ANY),
+    "translation.correct": ({"interpreter"}, ROOM),
+    "translation.approve": ({"interpreter"}, ROOM),
 }
 
 # payloads valid in shape that change nothing when the rights check passes
@@ -86,6 +91,10 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "package.rate": {"ratings": {}},
     "package.suggest": {},
     "package.propose": {"choice": {}},
+    "translation.language": {"language": "en"},
+    "translation.mode": {"mode": "correct_after"},
+    "translation.correct": {"seq": 999999, "target": "en", "text": "x"},
+    "translation.approve": {"seq": 999999, "target": "en"},
 }
 
 

@@ -12,6 +12,7 @@ import { PeopleView } from "./people.js";
 import { RoomStore } from "./store.js";
 import { h, t } from "./dom.js";
 import { describe as describeNegotiation, mount as mountNegotiation } from "../negotiation/room.js";
+import { installTranslation } from "../translation/main.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -134,5 +135,8 @@ export { roomApi };
 // negotiation: offers, blind bids, packages, the agreement and closure
 describeLines((entry) => describeNegotiation(entry, page));
 mountFeature("negotiation", (element, api) => mountNegotiation(element, api, page));
+
+// machine translation and the interpreter's desk, when the server translates
+if (page.translation?.enabled) installTranslation({ roomApi, decorateLines, mountFeature, page });
 
 connection.start();
