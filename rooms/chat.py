@@ -138,6 +138,9 @@ async def withdraw(ctx: EventContext, body: LineRef, tx: RoomTx) -> list[LineSpe
     """A withdrawal: the text disappears for everyone but the mediator."""
     line = await _own_line(ctx, tx, body.seq)
     _within_window(ctx, line)
+    # each correction carries its own copy of the text: withdraw those too
+    for correction in await tx.find_lines(("chat.correct",), ref_seq=line.seq):
+        await tx.revise(correction.seq, {"withdrawn": True})
     return [
         LineSpec(
             "chat.withdraw",

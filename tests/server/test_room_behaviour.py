@@ -122,6 +122,17 @@ async def test_correct_and_withdraw_keep_history_for_the_mediator_only(
     )
     mediator_view = await med.call("replay", {"since": 0})
     assert "we want 900" in repr(mediator_view) and "typo line" in repr(mediator_view)
+
+    # a corrected line withdrawn later: no copy of any of its texts remains
+    said = await cla.call("chat.send", {"client_id": "c6", "text": "offer 500"})
+    await cla.call(
+        "chat.correct", {"client_id": "c7", "seq": said["seq"], "text": "offer 550"}
+    )
+    await cla.call("chat.withdraw", {"client_id": "c8", "seq": said["seq"]})
+    party_view = repr(await res.call("replay", {"since": 0}))
+    assert "offer 500" not in party_view and "offer 550" not in party_view
+    mediator_view = repr(await med.call("replay", {"since": 0}))
+    assert "offer 500" in mediator_view and "offer 550" in mediator_view
     await close_all(setup)
 
 
