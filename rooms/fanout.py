@@ -119,6 +119,17 @@ class SequentialFanoutRedisManager(
     # SequentialFanoutManager sits after AsyncPubSubManager in the MRO, so the
     # pub/sub layer's super().emit (local delivery) lands on the inline path.
 
+    async def aclose(self) -> None:
+        """Stop the listener and release the Redis connections (at shutdown)."""
+        # python-socketio's manager has no close of its own
+        listener = getattr(self, "thread", None)
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        for client in (getattr(self, "pubsub", None), getattr(self, "redis", None)):
+            if client is not None:
+                await client.aclose()
+
 
 def _skipped(skip_sid: Any) -> frozenset[Any]:
     if skip_sid is None:

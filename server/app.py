@@ -177,6 +177,9 @@ def create_app(settings: Settings | None = None) -> Any:
                     await hook()
                 except Exception:
                     logger.exception("a shutdown step failed")
+            manager_close = getattr(services.sio.manager, "aclose", None)
+            if manager_close is not None:
+                await manager_close()
             if services.redis is not None:
                 await services.redis.aclose()
             await services.db.dispose()

@@ -129,17 +129,6 @@ async def test_lines_queued_on_redis_are_translated_by_a_translation_worker(
             await close_all(setup)
         if live is not None:
             await live.stop()
-            # python-socketio's AsyncRedisManager has no close of its own and
-            # the app does not close it at shutdown: release its connections
-            # here, so they are not collected after this test's loop is gone
-            manager = live.services.sio.manager
-            listener = getattr(manager, "thread", None)
-            if listener is not None:
-                listener.cancel()
-                await asyncio.gather(listener, return_exceptions=True)
-            for client in (getattr(manager, "pubsub", None), manager.redis):
-                if client is not None:
-                    await client.aclose()
         worker.send_signal(signal.SIGTERM)
         try:
             code = await asyncio.to_thread(worker.wait, 20)
