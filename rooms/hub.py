@@ -343,6 +343,10 @@ class RoomHub:
         self.metrics.sessions.set(len(self._local_sessions))
         logger.info("participant %s left session %s", pid, session_id)
         self._spawn(self.push_roster(session_id))
+        if self.media is not None and not await self.presence.connections(
+            session_id, pid
+        ):
+            self._spawn(self.media.disconnected(pid))
 
     # -- the event pipeline ---------------------------------------------------
 
@@ -447,6 +451,8 @@ class RoomHub:
             self.after_commit_hook(spec.kind)
         await self._fan_out(lines, seats)
         await self._after(ctx, claims.session_id)
+        if ctx.error is not None and not lines:
+            raise ctx.error
         ack = self._ack(lines, duplicate=False)
         if ctx.result:
             ack["result"] = ctx.result

@@ -57,6 +57,9 @@ def install_realtime(services: Services) -> RoomHub:
         after_commit_hook=hook,
     )
     hub.install()
+    from server.room_media import install_media
+
+    install_media(services, hub)
     from rooms.backpressure import bound_send_queues
 
     bound_send_queues(services.sio, limits.max_pending_packets, hub.metrics)

@@ -73,6 +73,7 @@ async def room_page(request: Request) -> Response:
         "console": console,
         "parties": parties,
         "evidence": evidence,
+        "media": services.extras.get("media_page", {"enabled": False}),
     }
     return render(request, "room.html", {"page": page, "refused": None})
 

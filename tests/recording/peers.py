@@ -11,7 +11,7 @@ import asyncio
 import fractions
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,10 @@ WIDTH, HEIGHT = 160, 120
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 AUDIO_RATE = 48000
 SAMPLES = 960  # 20 ms
+HELD_FRAMES = 8  # more than aiortc's receivers hold back (see fresh_tags_since)
+
+Signal = Callable[[str], Awaitable[tuple[str, str]]]
+"""Hands an offer SDP to the server and returns its (sdp, type) answer."""
 
 # sha256 of every encoded frame a PreEncoded track produced -> publisher tag,
 # so an encoded-mode subscriber can tell whose frame it got without decoding
@@ -210,6 +214,14 @@ class ClientPeer:
 
     async def connect(self, router: MediaRouter) -> None:
         """Offer to the router, apply its answer and start recording."""
+
+        async def answer(sdp: str) -> tuple[str, str]:
+            return await router.handle_offer(self.name, sdp, "offer")
+
+        await self.negotiate(answer)
+
+    async def negotiate(self, signal: Signal) -> None:
+        """Offer through ``signal(offer_sdp) -> (sdp, type)`` and start recording."""
         # max-bundle, as browsers do in effect: see recording/config.py
         self.pc = pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -252,9 +264,7 @@ class ClientPeer:
             self.tasks.append(asyncio.create_task(self._record(track, index)))
 
         await pc.setLocalDescription(await pc.createOffer())
-        sdp, kind = await router.handle_offer(
-            self.name, pc.localDescription.sdp, "offer"
-        )
+        sdp, kind = await signal(pc.localDescription.sdp)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
 
     async def _record(self, track: MediaStreamTrack, slot: int) -> None:
@@ -274,6 +284,7 @@ class ClientPeer:
                 record.pts = item.pts
             else:
                 record = Received(time.monotonic(), "audio", slot, identify_audio(item))
+                record.pts = item.pts
             self.received.append(record)
 
     def tags_since(self, since: float, kind: str | None = None) -> set[int | None]:
@@ -283,6 +294,36 @@ class ClientPeer:
             for r in self.received
             if r.at >= since and (kind is None or r.kind == kind)
         }
+
+    def fresh_tags_since(
+        self, since: float, kind: str | None = None
+    ) -> set[int | None]:
+        """Publisher tags received after ``since``, leaving out held-back frames.
+
+        aiortc's audio jitter buffer keeps the last four frames of a stream
+        (its prefetch), and its video buffer the last frame, until the next
+        packets reach that transceiver: when a slot switches source, the old
+        source's last frames come out with the new source's first ones,
+        seconds after the server sent them. Such a frame continues a
+        timestamp run this slot was already receiving before ``since``, so it
+        is recognised by its pts (browsers play out by time and do not hold).
+        """
+        last: dict[tuple[str, int, int | None], int] = {}
+        for r in self.received:
+            if r.at < since and r.pts is not None:
+                key = (r.kind, r.slot, r.tag)
+                last[key] = max(last.get(key, r.pts), r.pts)
+        tags: set[int | None] = set()
+        for r in self.received:
+            if r.at < since or (kind is not None and r.kind != kind):
+                continue
+            before = last.get((r.kind, r.slot, r.tag))
+            step = SAMPLES if r.kind == "audio" else 3000
+            if before is not None and r.pts is not None:
+                if 0 < r.pts - before <= HELD_FRAMES * step:
+                    continue
+            tags.add(r.tag)
+        return tags
 
     async def close(self) -> None:
         """Close the connection and stop recording."""

@@ -36,6 +36,12 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "session.lock": ({"mediator"}, ANY),
     "session.open": ({"mediator"}, ANY),
     "session.end": ({"mediator"}, ANY),
+    # media: anyone may connect (observers only receive), the lobby too (it
+    # then receives nothing); the mediator alone chooses a room's media
+    "media.offer": (SPEAK | {"observer"}, ANY),
+    "media.toggle": (SPEAK, ANY),
+    "media.focus": ({"mediator"}, ANY),
+    "media.report": (SPEAK | {"observer"}, ANY),
 }
 
 # payloads valid in shape that change nothing when the rights check passes
@@ -54,6 +60,10 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "session.lock": {"locked": False},
     "session.open": {},
     "session.end": {},
+    "media.offer": {"sdp": "v=0\r\n", "type": "offer"},
+    "media.toggle": {"audio": True, "video": True},
+    "media.focus": {"room": "joint"},
+    "media.report": {"state": "text-only", "reason": "declined"},
 }
 
 

@@ -1,0 +1,65 @@
+"""Helpers for the room media tests: aiortc peers signalling over the room socket."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.recording.peers import ClientPeer, Signal
+from tests.server.roomkit import Peer
+
+
+def signal_via(peer: Peer, **extra: Any) -> Signal:
+    """Send the offer as ``media.offer`` on the peer's room socket."""
+
+    async def signal(sdp: str) -> tuple[str, str]:
+        ack = await peer.call("media.offer", {"sdp": sdp, "type": "offer", **extra})
+        assert ack["ok"], ack
+        answer = ack["result"]["answer"]
+        return str(answer["sdp"]), str(answer["type"])
+
+    return signal
+
+
+def last_event(peer: Peer, name: str) -> Any:
+    """The latest payload of a live event, or None."""
+    found = [data for event, data in peer.events if event == name]
+    return found[-1] if found else None
+
+
+def slot_people(peer: Peer) -> set[int]:
+    """Who the peer's latest ``media.slots`` says it sees and hears."""
+    slots = (last_event(peer, "media.slots") or {}).get("slots", [])
+    return {s["participant"] for s in slots if s}
+
+
+def fresh(client: ClientPeer, since: float, kind: str | None = None) -> set[int | None]:
+    """Tags of frames sent after ``since`` (see ClientPeer.fresh_tags_since)."""
+    return client.fresh_tags_since(since, kind)
+
+
+def tags_between(
+    client: ClientPeer, start: float, end: float | None = None, kind: str | None = None
+) -> set[int | None]:
+    """Publisher tags a client received in [start, end)."""
+    stop = end if end is not None else float("inf")
+    return {
+        r.tag
+        for r in client.received
+        if start <= r.at < stop and (kind is None or r.kind == kind)
+    }
+
+
+def last_from(client: ClientPeer, tag: int, kind: str | None = None) -> float:
+    """When the client last received a frame from publisher ``tag`` (0: never)."""
+    times = [
+        r.at
+        for r in client.received
+        if r.tag == tag and (kind is None or r.kind == kind)
+    ]
+    return max(times, default=0.0)
+
+
+def now() -> float:
+    """The clock the peers stamp frames with."""
+    return time.monotonic()
