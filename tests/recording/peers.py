@@ -32,7 +32,6 @@ WIDTH, HEIGHT = 160, 120
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 AUDIO_RATE = 48000
 SAMPLES = 960  # 20 ms
-HELD_FRAMES = 8  # more than aiortc's receivers hold back (see fresh_tags_since)
 
 Signal = Callable[[str], Awaitable[tuple[str, str]]]
 """Hands an offer SDP to the server and returns its (sdp, type) answer."""
@@ -43,9 +42,22 @@ DIGEST_TAGS: dict[str, int] = {}
 AMBIGUOUS = -1
 
 
+# sha256 -> when the publisher encoded it (monotonic seconds), so a check can
+# ask "was this frame made after the move?" whatever the receiver's delays
+ENCODED_AT: dict[str, float] = {}
+
+
 def _register(digest: str, tag: int) -> None:
     if DIGEST_TAGS.setdefault(digest, tag) != tag:
         DIGEST_TAGS[digest] = AMBIGUOUS
+    # the test tracks make every frame unique; a repeat keeps its first time
+    ENCODED_AT.setdefault(digest, time.monotonic())
+
+
+def forget_frames() -> None:
+    """Clear the frame registries between tests."""
+    DIGEST_TAGS.clear()
+    ENCODED_AT.clear()
 
 
 def tag_luma(tag: int) -> int:
@@ -59,12 +71,13 @@ def tag_frequency(tag: int) -> float:
 
 
 class TaggedVideo(MediaStreamTrack):
-    """Flat-colour 160x120 frames at 30 fps whose luma identifies the publisher."""
+    """Flat-colour 160x120 frames (30 fps) whose luma identifies the publisher."""
 
     kind = "video"
 
-    def __init__(self, tag: int) -> None:
+    def __init__(self, tag: int, fps: int = 30) -> None:
         super().__init__()
+        self.fps = fps
         planes = numpy.full((HEIGHT * 3 // 2, WIDTH), 128, dtype=numpy.uint8)
         planes[:HEIGHT] = tag_luma(tag)
         self._planes = planes
@@ -75,11 +88,17 @@ class TaggedVideo(MediaStreamTrack):
         if self._start is None:
             self._start = time.monotonic()
         self._count += 1
-        delay = self._start + self._count / 30 - time.monotonic()
+        delay = self._start + self._count / self.fps - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        frame = av.VideoFrame.from_ndarray(self._planes, format="yuv420p")
-        frame.pts = self._count * 3000
+        # fresh noise in one corner macroblock makes every encoded frame unique
+        # (a flat picture's P-frames are otherwise byte-identical); it moves
+        # the mean luma by about one level
+        planes = self._planes.copy()
+        noise = numpy.random.default_rng(self._count).integers(0, 256, (16, 16))
+        planes[0:16, 0:16] = noise.astype(numpy.uint8)
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        frame.pts = self._count * 90000 // self.fps
         frame.time_base = VIDEO_TIME_BASE
         return frame
 
@@ -104,6 +123,8 @@ class TaggedAudio(MediaStreamTrack):
             await asyncio.sleep(delay)
         t = (numpy.arange(SAMPLES) + self._count * SAMPLES) / AUDIO_RATE
         wave = self.amplitude * numpy.sin(2 * numpy.pi * self.frequency * t)
+        # a little seeded noise makes every encoded frame unique
+        wave += numpy.random.default_rng(self._count).normal(0, 60, SAMPLES)
         samples = wave.astype(numpy.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
@@ -118,16 +139,16 @@ class PreEncodedVideo(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, tag: int) -> None:
+    def __init__(self, tag: int, fps: int = 30) -> None:
         super().__init__()
-        self._source = TaggedVideo(tag)
+        self._source = TaggedVideo(tag, fps)
         self._codec = av.CodecContext.create("libvpx", "w")
         self._codec.width, self._codec.height = WIDTH, HEIGHT
         self._codec.pix_fmt = "yuv420p"
-        self._codec.time_base = fractions.Fraction(1, 30)
-        self._codec.framerate = fractions.Fraction(30, 1)
+        self._codec.time_base = fractions.Fraction(1, fps)
+        self._codec.framerate = fractions.Fraction(fps, 1)
         self._codec.bit_rate = 200_000
-        self._codec.gop_size = 15  # a keyframe every half second
+        self._codec.gop_size = max(fps // 2, 1)  # a keyframe every half second
         self._codec.options = {"deadline": "realtime", "lag-in-frames": "0"}
         self._pending: list[av.Packet] = []
         self.hashes: set[str] = set()
@@ -137,7 +158,7 @@ class PreEncodedVideo(MediaStreamTrack):
         while not self._pending:
             frame = await self._source.recv()
             pts = frame.pts
-            frame.pts = pts // 3000
+            frame.pts = pts * self._source.fps // 90000
             frame.time_base = self._codec.time_base
             for packet in self._codec.encode(frame):
                 packet.pts = pts
@@ -205,6 +226,7 @@ class ClientPeer:
     publish_audio: bool = True
     publish_video: bool = True
     encoded: bool = False
+    fps: int = 30
     received: list[Received] = field(default_factory=list)
     video_track: MediaStreamTrack | None = None
     audio_track: MediaStreamTrack | None = None
@@ -235,7 +257,9 @@ class ClientPeer:
             pc.addTransceiver("audio", direction="recvonly")
         if self.publish_video:
             self.video_track = (
-                PreEncodedVideo(self.tag) if self.encoded else TaggedVideo(self.tag)
+                PreEncodedVideo(self.tag, self.fps)
+                if self.encoded
+                else TaggedVideo(self.tag, self.fps)
             )
             pc.addTransceiver(self.video_track, direction="sendrecv")
         else:
@@ -295,35 +319,37 @@ class ClientPeer:
             if r.at >= since and (kind is None or r.kind == kind)
         }
 
-    def fresh_tags_since(
+    def tags_encoded_after(
         self, since: float, kind: str | None = None
     ) -> set[int | None]:
-        """Publisher tags received after ``since``, leaving out held-back frames.
+        """Publisher tags of received frames the publisher encoded after ``since``.
 
-        aiortc's audio jitter buffer keeps the last four frames of a stream
-        (its prefetch), and its video buffer the last frame, until the next
-        packets reach that transceiver: when a slot switches source, the old
-        source's last frames come out with the new source's first ones,
-        seconds after the server sent them. Such a frame continues a
-        timestamp run this slot was already receiving before ``since``, so it
-        is recognised by its pts (browsers play out by time and do not hold).
+        A frame encoded after a routing change reached the server after it,
+        so it is one the server chose to forward under the new routing; this
+        holds however late the receiver got round to it (aiortc's audio
+        jitter buffer, for one, holds the last four frames of a stream until
+        the next packets reach that transceiver). Encoded-mode frames only.
         """
-        last: dict[tuple[str, int, int | None], int] = {}
-        for r in self.received:
-            if r.at < since and r.pts is not None:
-                key = (r.kind, r.slot, r.tag)
-                last[key] = max(last.get(key, r.pts), r.pts)
-        tags: set[int | None] = set()
-        for r in self.received:
-            if r.at < since or (kind is not None and r.kind != kind):
-                continue
-            before = last.get((r.kind, r.slot, r.tag))
-            step = SAMPLES if r.kind == "audio" else 3000
-            if before is not None and r.pts is not None:
-                if 0 < r.pts - before <= HELD_FRAMES * step:
-                    continue
-            tags.add(r.tag)
-        return tags
+        return {
+            r.tag
+            for r in self.received
+            if r.digest is not None
+            and ENCODED_AT.get(r.digest, 0.0) > since
+            and (kind is None or r.kind == kind)
+        }
+
+    def last_encoded(self, tag: int, kind: str | None = None) -> float:
+        """When the newest frame received from publisher ``tag`` was encoded."""
+        return max(
+            (
+                ENCODED_AT.get(r.digest, 0.0)
+                for r in self.received
+                if r.tag == tag
+                and r.digest is not None
+                and (kind is None or r.kind == kind)
+            ),
+            default=0.0,
+        )
 
     async def close(self) -> None:
         """Close the connection and stop recording."""

@@ -13,7 +13,10 @@ def signal_via(peer: Peer, **extra: Any) -> Signal:
     """Send the offer as ``media.offer`` on the peer's room socket."""
 
     async def signal(sdp: str) -> tuple[str, str]:
-        ack = await peer.call("media.offer", {"sdp": sdp, "type": "offer", **extra})
+        # generous: on a loaded CI box an answer can take seconds
+        ack = await peer.call(
+            "media.offer", {"sdp": sdp, "type": "offer", **extra}, within=30
+        )
         assert ack["ok"], ack
         answer = ack["result"]["answer"]
         return str(answer["sdp"]), str(answer["type"])
@@ -33,9 +36,11 @@ def slot_people(peer: Peer) -> set[int]:
     return {s["participant"] for s in slots if s}
 
 
-def fresh(client: ClientPeer, since: float, kind: str | None = None) -> set[int | None]:
-    """Tags of frames sent after ``since`` (see ClientPeer.fresh_tags_since)."""
-    return client.fresh_tags_since(since, kind)
+def sent_after(
+    client: ClientPeer, since: float, kind: str | None = None
+) -> set[int | None]:
+    """Tags of frames encoded after ``since`` (see ClientPeer.tags_encoded_after)."""
+    return client.tags_encoded_after(since, kind)
 
 
 def tags_between(
@@ -48,16 +53,6 @@ def tags_between(
         for r in client.received
         if start <= r.at < stop and (kind is None or r.kind == kind)
     }
-
-
-def last_from(client: ClientPeer, tag: int, kind: str | None = None) -> float:
-    """When the client last received a frame from publisher ``tag`` (0: never)."""
-    times = [
-        r.at
-        for r in client.received
-        if r.tag == tag and (kind is None or r.kind == kind)
-    ]
-    return max(times, default=0.0)
 
 
 def now() -> float:
