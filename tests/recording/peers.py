@@ -108,8 +108,9 @@ class TaggedAudio(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, tag: int, amplitude: float = 8000.0) -> None:
+    def __init__(self, tag: int, amplitude: float = 8000.0, ms: int = 20) -> None:
         super().__init__()
+        self.samples = AUDIO_RATE * ms // 1000
         self.frequency = tag_frequency(tag)
         self.amplitude = amplitude
         self._start: float | None = None
@@ -118,17 +119,18 @@ class TaggedAudio(MediaStreamTrack):
     async def recv(self) -> av.AudioFrame:
         if self._start is None:
             self._start = time.monotonic()
-        delay = self._start + self._count * SAMPLES / AUDIO_RATE - time.monotonic()
+        size = self.samples
+        delay = self._start + self._count * size / AUDIO_RATE - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        t = (numpy.arange(SAMPLES) + self._count * SAMPLES) / AUDIO_RATE
+        t = (numpy.arange(size) + self._count * size) / AUDIO_RATE
         wave = self.amplitude * numpy.sin(2 * numpy.pi * self.frequency * t)
         # a little seeded noise makes every encoded frame unique
-        wave += numpy.random.default_rng(self._count).normal(0, 60, SAMPLES)
+        wave += numpy.random.default_rng(self._count).normal(0, 60, size)
         samples = wave.astype(numpy.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
-        frame.pts = self._count * SAMPLES
+        frame.pts = self._count * size
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
         self._count += 1
         return frame
@@ -175,14 +177,16 @@ class PreEncodedAudio(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, tag: int) -> None:
+    def __init__(self, tag: int, ms: int = 20) -> None:
         super().__init__()
-        self._source = TaggedAudio(tag)
+        # 60 ms frames (RFC 7587 allows up to 120 ms) cut the packet rate by 3
+        self._source = TaggedAudio(tag, ms=ms)
         self._codec = av.CodecContext.create("libopus", "w")
         self._codec.sample_rate = AUDIO_RATE
         self._codec.layout = "stereo"
         self._codec.format = "s16"
         self._codec.bit_rate = 32000
+        self._codec.options = {"frame_duration": str(ms)}
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=48000)
         self._pending: list[av.Packet] = []
         self.hashes: set[str] = set()
@@ -196,7 +200,7 @@ class PreEncodedAudio(MediaStreamTrack):
                 for packet in self._codec.encode(resampled):
                     packet.pts = self._pts
                     packet.time_base = fractions.Fraction(1, AUDIO_RATE)
-                    self._pts += SAMPLES
+                    self._pts += self._source.samples
                     digest = hashlib.sha256(bytes(packet)).hexdigest()
                     self.hashes.add(digest)
                     _register(digest, self.tag)
@@ -227,6 +231,7 @@ class ClientPeer:
     publish_video: bool = True
     encoded: bool = False
     fps: int = 30
+    audio_ms: int = 20
     received: list[Received] = field(default_factory=list)
     video_track: MediaStreamTrack | None = None
     audio_track: MediaStreamTrack | None = None
@@ -250,7 +255,9 @@ class ClientPeer:
         )
         if self.publish_audio:
             self.audio_track = (
-                PreEncodedAudio(self.tag) if self.encoded else TaggedAudio(self.tag)
+                PreEncodedAudio(self.tag, self.audio_ms)
+                if self.encoded
+                else TaggedAudio(self.tag, ms=self.audio_ms)
             )
             pc.addTransceiver(self.audio_track, direction="sendrecv")
         else:

@@ -8,6 +8,18 @@ from typing import Any
 from tests.recording.peers import ClientPeer, Signal
 from tests.server.roomkit import Peer
 
+FPS = 15
+AUDIO_MS = 60
+
+
+def light_peer(name: str, tag: int, slots: int = 3) -> ClientPeer:
+    """An encoded-mode test peer sending few packets: 15 fps video, 60 ms audio.
+
+    The peers share one process (and its GIL) with the server under test, so
+    fewer packets keep a loaded CI machine from lagging them.
+    """
+    return ClientPeer(name, tag, slots=slots, encoded=True, fps=FPS, audio_ms=AUDIO_MS)
+
 
 def signal_via(peer: Peer, **extra: Any) -> Signal:
     """Send the offer as ``media.offer`` on the peer's room socket."""

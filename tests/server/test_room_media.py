@@ -21,6 +21,7 @@ from tests.conftest import LiveServer, make_settings, start_live_server
 from tests.recording.peers import DIGEST_TAGS, ClientPeer, forget_frames, wait_until
 from tests.server.mediakit import (
     last_event,
+    light_peer,
     now,
     sent_after,
     signal_via,
@@ -30,8 +31,6 @@ from tests.server.mediakit import (
 from tests.server.roomkit import Peer, full_room, wait_for
 
 pytestmark = pytest.mark.slow
-
-FPS = 15  # the peers share one process (and its GIL) with the server
 
 
 @pytest.fixture(autouse=True)
@@ -90,9 +89,7 @@ async def test_media_follows_moves_mutes_and_toggles_through_the_room_socket(
     )
 
     tags = {"mediator": 1, "claimant": 2, "respondent": 3, "interpreter": 4}
-    clients = {
-        n: ClientPeer(n, tag, slots=4, encoded=True, fps=FPS) for n, tag in tags.items()
-    }
+    clients = {n: light_peer(n, tag, slots=4) for n, tag in tags.items()}
     try:
         for name, client in clients.items():
             await client.negotiate(signal_via(peers[name]))
@@ -236,11 +233,11 @@ async def test_the_lobby_receives_nothing_and_two_sessions_never_mix(
     # both sessions' rooms are called "joint": only the session scoping keeps
     # them apart; the respondent of the first waits in its lobby
     clients = {
-        "a-mediator": ClientPeer("a-mediator", 1, encoded=True, fps=FPS),
-        "a-claimant": ClientPeer("a-claimant", 2, encoded=True, fps=FPS),
-        "a-respondent": ClientPeer("a-respondent", 3, encoded=True, fps=FPS),
-        "b-mediator": ClientPeer("b-mediator", 4, encoded=True, fps=FPS),
-        "b-claimant": ClientPeer("b-claimant", 5, encoded=True, fps=FPS),
+        "a-mediator": light_peer("a-mediator", 1),
+        "a-claimant": light_peer("a-claimant", 2),
+        "a-respondent": light_peer("a-respondent", 3),
+        "b-mediator": light_peer("b-mediator", 4),
+        "b-claimant": light_peer("b-claimant", 5),
     }
     sockets = {
         "a-mediator": a["mediator"],
@@ -315,7 +312,7 @@ async def test_disconnect_reconnect_removal_end_observers_and_bad_offers(
     session_id = setup["session_id"]
 
     tags = {"mediator": 1, "claimant": 2, "respondent": 3, "observer": 4}
-    clients = {n: ClientPeer(n, tag, encoded=True, fps=FPS) for n, tag in tags.items()}
+    clients = {n: light_peer(n, tag) for n, tag in tags.items()}
     try:
         # a mediator's offer may name the room whose media they join
         await clients["mediator"].negotiate(signal_via(med, room="caucus-c"))
@@ -371,7 +368,7 @@ async def test_disconnect_reconnect_removal_end_observers_and_bad_offers(
         assert 2 not in sent_after(clients["mediator"], gone)
         await cla.reconnect()
         assert cla.state is not None and cla.state["you"]["placement"] == "caucus-c"
-        clients["claimant"] = ClientPeer("claimant", 2, encoded=True, fps=FPS)
+        clients["claimant"] = light_peer("claimant", 2)
         await clients["claimant"].negotiate(signal_via(cla))
         back = now()
         await wait_until(

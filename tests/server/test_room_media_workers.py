@@ -18,13 +18,11 @@ from redis.asyncio import Redis
 from server.app import build_services
 from tests.conftest import make_settings
 from tests.recording.peers import ClientPeer, forget_frames, wait_until
-from tests.server.mediakit import now, sent_after, signal_via, tags_between
+from tests.server.mediakit import light_peer, now, sent_after, signal_via, tags_between
 from tests.server.procs import Worker, open_session_with_tokens, worker_env
 from tests.server.roomkit import Peer, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
-
-FPS = 15
 
 
 async def test_media_is_routed_by_its_owner_whichever_worker_people_use(
@@ -70,9 +68,7 @@ async def test_media_is_routed_by_its_owner_whichever_worker_people_use(
         )
 
         tags = {"mediator": 1, "claimant": 2, "respondent": 3}
-        clients = {
-            n: ClientPeer(n, tag, encoded=True, fps=FPS) for n, tag in tags.items()
-        }
+        clients = {n: light_peer(n, tag) for n, tag in tags.items()}
         # the claimant's offer reaches worker 2 first: worker 2 owns the media
         await clients["claimant"].negotiate(signal_via(cla))
         owner_key = f"{prefix}:media:owner:{session_id}"
@@ -111,7 +107,7 @@ async def test_media_is_routed_by_its_owner_whichever_worker_people_use(
         await clients["respondent"].close()
         res.url = workers[1].url
         await res.reconnect()
-        clients["respondent"] = ClientPeer("respondent", 3, encoded=True, fps=FPS)
+        clients["respondent"] = light_peer("respondent", 3)
         await clients["respondent"].negotiate(signal_via(res))
         back = now()
         await wait_until(
@@ -132,7 +128,7 @@ async def test_media_is_routed_by_its_owner_whichever_worker_people_use(
                 await peer.reconnect()
         over = now()
         for name, tag in tags.items():
-            clients[name] = ClientPeer(name, tag, encoded=True, fps=FPS)
+            clients[name] = light_peer(name, tag)
             await clients[name].negotiate(signal_via(peers[name]))
         first = workers[0].proc
         assert first is not None
