@@ -30,7 +30,7 @@ from server.models import TranscriptLine
 from server.settings import MediaSettings
 
 if TYPE_CHECKING:
-    from recording import MediaRouter, MediaState
+    from recording import MediaRouter, MediaState, ParticipantStats
 
 logger = logging.getLogger(__name__)
 
@@ -476,6 +476,8 @@ class MediaOwner:
 
     async def _refresh(self, session_id: int) -> None:
         """Tell each member what they now see, who sees them, and their state."""
+        from recording import UnknownParticipant
+
         await asyncio.sleep(0)  # coalesce the callbacks of one routing change
         owned = self.sessions.get(session_id)
         if owned is None:
@@ -488,27 +490,38 @@ class MediaOwner:
             for m in members.values()
             if m.kind == SeatKind.MEDIATOR
         ]
-        for pid, member in list(members.items()):
+        stats = {}
+        for pid in members:
             try:
-                stats = router.stats(str(pid))
-            except Exception:
+                stats[pid] = router.stats(str(pid))
+            except UnknownParticipant:
+                continue
+        # what each member really sends on: published, and not blocked
+        sends = {pid: self._sends(members[pid], found) for pid, found in stats.items()}
+        for pid, member in list(members.items()):
+            if pid not in stats:
                 continue
             slots: list[dict[str, Any] | None] = []
-            for publisher in stats.slots:
-                other = members.get(int(publisher)) if publisher else None
-                if other is None:
+            for publisher in stats[pid].slots:
+                other = int(publisher) if publisher else None
+                if other is None or other not in sends:
                     slots.append(None)
                     continue
-                blocked_audio, blocked_video = other.blocked
+                audio, video = sends[other]
                 slots.append(
                     {
-                        "participant": other.participant_id,
-                        "audio": not blocked_audio,
-                        "video": not blocked_video,
-                        "state": other.state,
+                        "participant": other,
+                        "audio": audio,
+                        "video": video,
+                        "state": members[other].state,
                     }
                 )
             audience = router.audience(str(pid))
+            audio, video = sends.get(pid, (False, False))
+            if not audio:
+                audience["audio"] = ()
+            if not video:
+                audience["video"] = ()
             payloads: dict[str, dict[str, Any]] = {
                 "media.slots": {"slots": slots},
                 "media.audience": {
@@ -535,6 +548,18 @@ class MediaOwner:
                 if event == "media.state":
                     to = sorted({*to, *mediators})
                 await self.emit(event, data, to)
+
+    @staticmethod
+    def _sends(member: Member, stats: ParticipantStats) -> tuple[bool, bool]:
+        """Whether a member's audio and video reach anyone at all."""
+        blocked_audio, blocked_video = member.blocked
+        state = member.state
+        audio = stats.audio_codec is not None and state != "receive-only"
+        video = stats.video_codec is not None and state not in (
+            "audio-only",
+            "receive-only",
+        )
+        return audio and not blocked_audio, video and not blocked_video
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.auth import Caller
 from server.errors import DomainError, NotFound
+from server.media_pages import check_page
 from server.middleware import resolve_caller
 from server.models import Case, EvidenceItem, MediationSession
 from server.permissions import case_scope
@@ -87,5 +88,11 @@ def room_routes() -> list[BaseRoute]:
             room_page,
             methods=["GET"],
             name="room_console",
+        ),
+        Route(
+            "/room/{session_id}/check",
+            check_page,
+            methods=["GET"],
+            name="room_check",
         ),
     ]

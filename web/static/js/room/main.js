@@ -11,6 +11,7 @@ import { LobbyView } from "./lobby.js";
 import { PeopleView } from "./people.js";
 import { RoomStore } from "./store.js";
 import { t } from "./dom.js";
+import { personName, roomLabel } from "./labels.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -109,5 +110,21 @@ export function decorateLines(fn) {
 }
 
 export { roomApi };
+
+// room media (web/static/js/media/): tiles, self view, camera and microphone;
+// loaded on its own so that a failure there never takes the chat down
+import("../media/panel.js")
+  .then(({ mount }) =>
+    mountFeature("media", (element, api) =>
+      mount(element, api, {
+        config: page.media,
+        nameOf: (id) => personName(id, store),
+        roomName: (room) => roomLabel(room, store, page.parties),
+        rooms: () => store.rooms(),
+        onRooms: (handler) => store.on("rooms", handler),
+      }),
+    ),
+  )
+  .catch((error) => console.warn("room media unavailable", error));
 
 connection.start();
