@@ -26,11 +26,12 @@ from sqlalchemy import select
 from rooms import JOINT, Presence, RoomDenied, RoomInvalid, RoomStore, Seat, SeatKind
 from rooms.hub import participant_room
 from server.db import Database
+from server.errors import ConfigurationError
 from server.models import TranscriptLine
 from server.settings import MediaSettings
 
 if TYPE_CHECKING:
-    from recording import MediaRouter, MediaState, ParticipantStats
+    from recording import MediaConfig, MediaRouter, MediaState, ParticipantStats
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,30 @@ OFFER_TIMEOUT_S = 15.0
 RESYNC_S = 5.0
 """Seconds between re-reads of every owned session's seats (a safety net for a
 placement notice lost on the way, say during a Redis outage)."""
+
+
+def media_config(settings: MediaSettings) -> MediaConfig:
+    """The router's configuration from the settings.
+
+    Raises:
+        ConfigurationError: the ICE servers or caps are unusable (say, TURN
+            URLs without credentials).
+    """
+    from recording import MediaConfig, RecordingError
+
+    try:
+        return MediaConfig(
+            stun_urls=settings.stun_urls,
+            turn_urls=settings.turn_urls,
+            turn_username=settings.turn_username,
+            turn_password=settings.turn_password,
+            max_bitrate_kbps=settings.max_bitrate_kbps,
+            max_width=settings.max_width,
+            max_height=settings.max_height,
+            max_frame_rate=settings.max_frame_rate,
+        )
+    except RecordingError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def room_key(session_id: int, room: str) -> str:
@@ -122,19 +147,9 @@ class MediaOwner:
         return self._router
 
     def _build_router(self) -> MediaRouter:
-        from recording import MediaConfig, MediaRouter, UnsupportedAiortc
+        from recording import MediaRouter, UnsupportedAiortc
 
-        media = self.settings
-        config = MediaConfig(
-            stun_urls=media.stun_urls,
-            turn_urls=media.turn_urls,
-            turn_username=media.turn_username,
-            turn_password=media.turn_password,
-            max_bitrate_kbps=media.max_bitrate_kbps,
-            max_width=media.max_width,
-            max_height=media.max_height,
-            max_frame_rate=media.max_frame_rate,
-        )
+        config = media_config(self.settings)
         callbacks: dict[str, Any] = {
             "on_state": self._on_state,
             "on_slots": self._on_slots,

@@ -40,7 +40,7 @@ from rooms import (
 from rooms.events import CLIENT_ID_PATTERN
 from rooms.hub import participant_room
 from server.db import Database
-from server.media_owner import MediaOwner
+from server.media_owner import MediaOwner, media_config
 from server.media_relay import LocalRelay, MediaRelay, RedisRelay
 from server.models import Participant
 from server.services import Services
@@ -394,6 +394,7 @@ def install_media(services: Services, hub: RoomHub) -> RoomMedia:
         async def emit(event: str, data: dict[str, Any], to: list[str]) -> None:
             await services.sio.emit(event, data, to=to, namespace=hub.namespace)
 
+        media_config(settings)  # a bad ICE or cap setting stops start-up here
         owner = MediaOwner(settings, hub.store, services.db, hub.presence, emit)
         if services.redis is not None:
             prefix = services.settings.rooms.redis_prefix

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from server import i18n
 from server.auth import PARTY_COOKIE
 from server.models import MediationSession, Party
@@ -101,3 +103,49 @@ def test_every_media_text_the_pages_use_exists_in_both_catalogues() -> None:
     assert media_keys == {k for k in chinese if k.startswith("media.")}
     assert sorted(used - english.keys()) == []
     assert sorted(used - chinese.keys()) == []
+
+
+def test_media_settings_reach_the_page_and_bad_ones_stop_start_up(
+    tmp_path: Path,
+) -> None:
+    from server.app import create_app
+    from server.errors import ConfigurationError
+    from server.room_media import client_config
+    from server.settings import load_settings
+
+    env = {
+        "ACCORD_STUN_URLS": "stun:stun.example.org:3478",
+        "ACCORD_TURN_URLS": "turn:turn.example.org:3478",
+        "ACCORD_TURN_USERNAME": "accord",
+        "ACCORD_TURN_PASSWORD": "s3cret",
+        "ACCORD_MEDIA_SLOTS": "3",
+        "ACCORD_MEDIA_MAX_FRAME_RATE": "15",
+    }
+    media = load_settings(env).media
+    assert (media.slots, media.max_frame_rate) == (3, 15)
+
+    class On:
+        enabled = True
+        off_reason = None
+
+    config = client_config(media, On())  # type: ignore[arg-type]
+    assert config["iceServers"] == [
+        {"urls": "stun:stun.example.org:3478"},
+        {
+            "urls": "turn:turn.example.org:3478",
+            "username": "accord",
+            "credential": "s3cret",
+        },
+    ]
+    assert config["slots"] == 3
+    with pytest.raises(ConfigurationError, match="ACCORD_MEDIA_SLOTS"):
+        load_settings({"ACCORD_MEDIA_SLOTS": "0"})
+    # TURN without credentials: refused when the app is built, not at the first call
+    bad = {
+        "ACCORD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        "ACCORD_DATA_DIR": str(tmp_path),
+        "ACCORD_SECRET_KEY": "k" * 40,
+        "ACCORD_TURN_URLS": "turn:turn.example.org:3478",
+    }
+    with pytest.raises(ConfigurationError, match="ACCORD_TURN_USERNAME"):
+        create_app(load_settings(bad))

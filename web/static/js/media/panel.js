@@ -177,6 +177,10 @@ export class MediaPanel {
       else this.maybeStart();
     });
     this.api.on("placement", () => this.maybeStart());
+    // the session ended or you were removed: close the camera and microphone
+    this.api.on("status", ({ status }) => {
+      if (status === "closed") this.session.stop();
+    });
     this.maybeStart();
   }
 

@@ -78,10 +78,11 @@ export class MediaSession extends Emitter {
       this.report("no-webrtc");
       return;
     }
-    if (!this.local.stream) {
+    // observers only watch: their camera and microphone stay closed
+    if (!this.local.stream && this.api.me?.kind !== "observer") {
       this.local = await openDevices(constraintsFor(this.config));
-      this.emit("local", this.local);
     }
+    this.emit("local", this.local);
     await this.connect();
   }
 
