@@ -79,7 +79,9 @@ class TaggedVideo(MediaStreamTrack):
         super().__init__()
         self.fps = fps
         planes = numpy.full((HEIGHT * 3 // 2, WIDTH), 128, dtype=numpy.uint8)
-        planes[:HEIGHT] = tag_luma(tag)
+        # tags above 5 (encoded mode only) reuse a luma; their noise differs
+        planes[:HEIGHT] = tag_luma((tag - 1) % 5 + 1)
+        self.tag = tag
         self._planes = planes
         self._start: float | None = None
         self._count = 0
@@ -95,7 +97,8 @@ class TaggedVideo(MediaStreamTrack):
         # (a flat picture's P-frames are otherwise byte-identical); it moves
         # the mean luma by about one level
         planes = self._planes.copy()
-        noise = numpy.random.default_rng(self._count).integers(0, 256, (16, 16))
+        noise = numpy.random.default_rng([self.tag, self._count])
+        noise = noise.integers(0, 256, (16, 16))
         planes[0:16, 0:16] = noise.astype(numpy.uint8)
         frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
         frame.pts = self._count * 90000 // self.fps
@@ -112,6 +115,7 @@ class TaggedAudio(MediaStreamTrack):
         super().__init__()
         self.samples = AUDIO_RATE * ms // 1000
         self.frequency = tag_frequency(tag)
+        self.tag = tag
         self.amplitude = amplitude
         self._start: float | None = None
         self._count = 0
@@ -126,7 +130,7 @@ class TaggedAudio(MediaStreamTrack):
         t = (numpy.arange(size) + self._count * size) / AUDIO_RATE
         wave = self.amplitude * numpy.sin(2 * numpy.pi * self.frequency * t)
         # a little seeded noise makes every encoded frame unique
-        wave += numpy.random.default_rng(self._count).normal(0, 60, size)
+        wave += numpy.random.default_rng([self.tag, self._count]).normal(0, 60, size)
         samples = wave.astype(numpy.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE

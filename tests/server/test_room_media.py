@@ -228,7 +228,11 @@ async def test_the_lobby_receives_nothing_and_two_sessions_never_mix(
         "lobby.admit", {"client_id": "a", "participant_ids": [claimant_a]}
     )
     assert admitted["ok"], admitted
-    assert (await b["mediator"].call("lobby.admit", {"client_id": "b"}))["ok"]
+    claimant_b = b["claimant"].participant_id
+    admitted_b = await b["mediator"].call(
+        "lobby.admit", {"client_id": "b", "participant_ids": [claimant_b]}
+    )
+    assert admitted_b["ok"], admitted_b
 
     # both sessions' rooms are called "joint": only the session scoping keeps
     # them apart; the respondent of the first waits in its lobby
@@ -287,6 +291,29 @@ async def test_the_lobby_receives_nothing_and_two_sessions_never_mix(
         assert 3 in tags_between(clients["a-mediator"], admitted_at)
         for name in ("b-mediator", "b-claimant"):
             assert tags_between(clients[name], 0) <= {4, 5}
+
+        # a newcomer waiting in the second session's lobby is denied: their
+        # media closes with their connection, and nobody ever got it
+        waiting_b = second["peers"]["respondent"]
+        await waiting_b.connect()
+        clients["b-respondent"] = light_peer("b-respondent", 6)
+        await clients["b-respondent"].negotiate(signal_via(waiting_b))
+        owner = live.services.extras["media_owner"]
+        assert waiting_b.participant_id in owner.snapshot(second["session_id"])
+        denied = await b["mediator"].call(
+            "lobby.deny",
+            {"client_id": "deny", "participant_id": waiting_b.participant_id},
+        )
+        assert denied["ok"], denied
+        await wait_until(
+            lambda: (
+                waiting_b.participant_id not in owner.snapshot(second["session_id"])
+            ),
+            30,
+        )
+        assert not waiting_b.sio.connected
+        for client in clients.values():
+            assert 6 not in tags_between(client, 0)
         _exact(clients)
     finally:
         await _close(first, {k: v for k, v in clients.items() if k[0] == "a"})
