@@ -271,6 +271,7 @@ class MediaOwner:
             owned.members[participant_id] = member
             self._session_of[participant_id] = session_id
             member.state = "connecting"
+            member.sent.clear()  # a new connection gets the full picture again
             await self._apply(member, seat)
         logger.info(
             "participant %s: media offer answered in session %s (room %s)",

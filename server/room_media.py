@@ -244,6 +244,15 @@ class RoomMedia:
                 code="media_invalid_offer",
                 field="sdp",
             )
+        # the camera and microphone plus one audio/video pair per further tile
+        sections = sdp.count("\nm=")
+        if sections > 2 * self.settings.slots:
+            raise RoomInvalid(
+                f"expected at most {2 * self.settings.slots} media sections "
+                f"(ACCORD_MEDIA_SLOTS={self.settings.slots}), got {sections}",
+                code="media_invalid_offer",
+                field="sdp",
+            )
         session_id, pid = ctx.session.id, ctx.seat.id
         args = {
             "participant_id": pid,

@@ -68,6 +68,16 @@ async def _close(setup: dict[str, Any], clients: dict[str, ClientPeer]) -> None:
         await http.aclose()
 
 
+async def _audience(peer: Peer, kind: str, expected: set[int]) -> None:
+    """Wait until the peer's ``media.audience`` lists exactly ``expected``."""
+    await wait_for(
+        lambda: (
+            set((last_event(peer, "media.audience") or {}).get(kind, ["?"])) == expected
+        ),
+        within=30,
+    )
+
+
 def _exact(clients: dict[str, ClientPeer]) -> None:
     """Every frame anyone received is one a publisher encoded (byte for byte)."""
     for name, client in clients.items():
@@ -105,19 +115,15 @@ async def test_media_follows_moves_mutes_and_toggles_through_the_room_socket(
                 ),
                 20,
             )
-        await wait_for(lambda: len(slot_people(res)) == 3)
+        await wait_for(lambda: len(slot_people(res)) == 3, within=30)
         assert slot_people(res) == {
             med.participant_id,
             cla.participant_id,
             itp.participant_id,
         }
-        audience = last_event(cla, "media.audience")
-        assert audience["room"] == "joint"
-        assert set(audience["video"]) == {
-            med.participant_id,
-            res.participant_id,
-            itp.participant_id,
-        }
+        others = {med.participant_id, res.participant_id, itp.participant_id}
+        await _audience(cla, "video", others)
+        assert last_event(cla, "media.audience")["room"] == "joint"
 
         # into caucus: the claimant and their interpreter leave the joint room
         asked = now()
@@ -144,12 +150,12 @@ async def test_media_follows_moves_mutes_and_toggles_through_the_room_socket(
         # routing changes before the move is acknowledged: nothing made after
         # the ack reaches the other party (about 0.05 s on an idle machine)
         assert stopped < acked
-        assert acked - asked < 5.0
+        assert acked - asked < 10.0  # a loaded CI box; see the printed figure
         assert sent_after(res_client, acked) <= {1}
         assert sent_after(clients["claimant"], acked) <= {4}
         assert sent_after(clients["mediator"], acked) <= {3}
-        await wait_for(lambda: slot_people(cla) == {itp.participant_id})
-        assert set(last_event(cla, "media.audience")["audio"]) == {itp.participant_id}
+        await wait_for(lambda: slot_people(cla) == {itp.participant_id}, within=30)
+        await _audience(cla, "audio", {itp.participant_id})
 
         # the mediator joins the caucus's media; the respondent no longer has them
         focus = await med.call("media.focus", {"room": "caucus-claimant"})
@@ -160,7 +166,10 @@ async def test_media_follows_moves_mutes_and_toggles_through_the_room_socket(
         )
         await asyncio.sleep(0.8)
         assert sent_after(clients["respondent"], joined) == set()
-        assert last_event(med, "media.audience")["room"] == "caucus-claimant"
+        await wait_for(
+            lambda: last_event(med, "media.audience")["room"] == "caucus-claimant",
+            within=30,
+        )
 
         # the mediator mutes the claimant: the server stops forwarding, whatever
         # the claimant's client keeps sending
@@ -179,10 +188,10 @@ async def test_media_follows_moves_mutes_and_toggles_through_the_room_socket(
         before = owner.router.stats(str(cla.participant_id)).frames_received
         await asyncio.sleep(1.0)
         after = owner.router.stats(str(cla.participant_id)).frames_received
-        assert after["video"] > before["video"] + 10  # still arriving at the server
+        assert after["video"] > before["video"] + 5  # still arriving at the server
         assert 2 not in sent_after(clients["mediator"], silenced)
         assert 2 not in sent_after(clients["interpreter"], silenced)
-        assert last_event(cla, "media.audience")["video"] == []
+        await _audience(cla, "video", set())
         unmuted = await med.call(
             "room.mute",
             {
@@ -204,8 +213,10 @@ async def test_media_follows_moves_mutes_and_toggles_through_the_room_socket(
         dark = now()
         await asyncio.sleep(1.0)
         assert 2 not in sent_after(clients["mediator"], dark, kind="video")
-        assert 2 in tags_between(clients["mediator"], dark + 0.5, kind="audio")
-        assert last_event(cla, "media.audience")["video"] == []
+        await wait_until(
+            lambda: 2 in sent_after(clients["mediator"], dark, kind="audio"), 30
+        )
+        await _audience(cla, "video", set())
         state = last_event(med, "media.state")
         assert state is not None
 
@@ -257,6 +268,8 @@ async def test_the_lobby_receives_nothing_and_two_sessions_never_mix(
         await wait_until(
             lambda: (
                 {2} <= tags_between(clients["a-mediator"], start, kind="video")
+                and {1} <= tags_between(clients["a-claimant"], start, kind="video")
+                and {5} <= tags_between(clients["b-mediator"], start, kind="video")
                 and {4} <= tags_between(clients["b-claimant"], start, kind="video")
             ),
             40,
@@ -269,7 +282,13 @@ async def test_the_lobby_receives_nothing_and_two_sessions_never_mix(
         # the lobby: nothing in, nothing out, and no one named to it
         assert clients["a-respondent"].received == []
         waiting = a["respondent"]
-        await wait_for(lambda: last_event(waiting, "media.slots") is not None)
+        await wait_for(
+            lambda: (
+                last_event(waiting, "media.slots") is not None
+                and last_event(waiting, "media.audience") is not None
+            ),
+            within=30,
+        )
         assert slot_people(waiting) == set()
         audience = last_event(waiting, "media.audience")
         assert audience == {"room": None, "audio": [], "video": []}
@@ -288,7 +307,9 @@ async def test_the_lobby_receives_nothing_and_two_sessions_never_mix(
             30,
         )
         assert tags_between(clients["a-respondent"], 0) <= {1, 2}
-        assert 3 in tags_between(clients["a-mediator"], admitted_at)
+        await wait_until(
+            lambda: 3 in tags_between(clients["a-mediator"], admitted_at), 30
+        )
         for name in ("b-mediator", "b-claimant"):
             assert tags_between(clients[name], 0) <= {4, 5}
 
@@ -362,6 +383,9 @@ async def test_disconnect_reconnect_removal_end_observers_and_bad_offers(
         assert too_big["error"]["field"] == "sdp"
         not_sdp = await cla.call("media.offer", {"sdp": "hello", "type": "offer"})
         assert not_sdp["error"]["code"] == "media_invalid_offer", not_sdp
+        many = "v=0\r\n" + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" * 11
+        too_many = await cla.call("media.offer", {"sdp": many, "type": "offer"})
+        assert too_many["error"]["code"] == "media_invalid_offer", too_many
         answer = await cla.call("media.offer", {"sdp": "v=0\r\n", "type": "answer"})
         assert answer["error"]["code"] == "invalid_input"
         # well-formed enough to reach aiortc, which refuses it after the commit
@@ -387,7 +411,9 @@ async def test_disconnect_reconnect_removal_end_observers_and_bad_offers(
 
         # a dropped socket closes the media; reconnecting returns to the caucus
         await cla.close()
-        await wait_until(lambda: cla.participant_id not in owner.snapshot(session_id))
+        await wait_until(
+            lambda: cla.participant_id not in owner.snapshot(session_id), 30
+        )
         gone = now()
         await clients["claimant"].close()
         await asyncio.sleep(0.5)
@@ -415,7 +441,9 @@ async def test_disconnect_reconnect_removal_end_observers_and_bad_offers(
         )
         assert removed["ok"], removed
         out = now()
-        await wait_until(lambda: res.participant_id not in owner.snapshot(session_id))
+        await wait_until(
+            lambda: res.participant_id not in owner.snapshot(session_id), 30
+        )
         await asyncio.sleep(0.5)
         assert 3 not in sent_after(clients["observer"], out)
         assert 3 not in tags_between(clients["mediator"], 0)
@@ -461,7 +489,9 @@ async def test_media_turned_off_in_the_settings_refuses_cleanly(
             "media.report", {"state": "text-only", "reason": "disabled"}
         )
         assert reported["ok"]
-        await wait_for(lambda: last_event(peers["mediator"], "media.state") is not None)
+        await wait_for(
+            lambda: last_event(peers["mediator"], "media.state") is not None, within=30
+        )
         assert last_event(peers["mediator"], "media.state") == {
             "participant": peers["claimant"].participant_id,
             "state": "text-only",
