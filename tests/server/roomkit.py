@@ -172,8 +172,9 @@ class Peer:
         still holds its aiohttp session; closing it here keeps the run free
         of ResourceWarnings.
         """
-        if self.sio.connected:
-            await self.sio.disconnect()
+        # shutdown() also stops the attempts to reconnect to a server that
+        # went away (a killed worker), which would otherwise leak sessions
+        await self.sio.shutdown()
         http = getattr(self.sio.eio, "http", None)
         if http is not None and not http.closed:
             await http.close()

@@ -142,7 +142,7 @@ export class MediaPanel {
 
   wire() {
     const session = this.session;
-    session.on("status", ({ status }) => this.renderState(status));
+    session.on("status", () => this.renderState());
     session.on("local", ({ stream, audio, video }) => {
       if (stream) this.self.srcObject = stream;
       this.self.closest("li").hidden = !video;
@@ -191,7 +191,7 @@ export class MediaPanel {
     if (this.api.me.kind !== "mediator" && this.api.placement === "lobby") return;
     this.started = true;
     if (this.focusSelect) this.session.focus = this.focusSelect.value || "joint";
-    this.session.start().catch(() => this.renderState("failed"));
+    this.session.start().catch(() => this.session.setStatus("failed"));
   }
 
   toggle(kind) {
@@ -207,7 +207,7 @@ export class MediaPanel {
     const me = this.api.me;
     if (me && state.participant === me.id) {
       this.mine = state;
-      if (state.state && state.state !== "closed") this.renderState(state.state);
+      this.renderState();
       const muted = state.muted || {};
       const key = muted.audio && muted.video ? "both" : muted.audio ? "audio" : muted.video ? "video" : null;
       this.mutedLine.hidden = !key;
@@ -217,8 +217,17 @@ export class MediaPanel {
     this.renderPeople();
   }
 
-  renderState(status) {
-    const shown = STATES_SHOWN.has(status) ? status : status === "connected" ? "connected" : null;
+  /**
+   * The media state line. This page knows when its own connection is being
+   * made, has failed or cannot exist; once connected, the server says what
+   * actually flows (audio only, receive only), whichever arrived first.
+   */
+  renderState() {
+    const local = this.session.status;
+    const server = this.mine?.state;
+    let status = local;
+    if (local === "connected" && server && server !== "connecting" && server !== "closed") status = server;
+    const shown = STATES_SHOWN.has(status) || status === "connected" ? status : null;
     this.stateLine.textContent = shown ? t(`media.state.${shown}`) : "";
     this.element.dataset.media = status;
   }
