@@ -15,6 +15,7 @@ from recording.router import (
     SpeakerCallback,
     StateCallback,
 )
+from recording.sdp import receive_only
 
 __all__ = [
     "InvalidOffer",
@@ -28,4 +29,5 @@ __all__ = [
     "StateCallback",
     "UnknownParticipant",
     "UnsupportedAiortc",
+    "receive_only",
 ]

@@ -42,7 +42,7 @@ class MediaConfig:
                 "expected turn_username and turn_password with turn_urls, got "
                 f"username={self.turn_username!r} and "
                 f"{'a' if self.turn_password else 'no'} password; set "
-                "ACCORD_MEDIA_TURN_USERNAME and ACCORD_MEDIA_TURN_PASSWORD"
+                "ACCORD_TURN_USERNAME and ACCORD_TURN_PASSWORD"
             )
         for name in ("max_bitrate_kbps", "max_width", "max_height", "max_frame_rate"):
             value = getattr(self, name)

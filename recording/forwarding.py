@@ -104,8 +104,9 @@ def install() -> None:
     check_aiortc()
     if _original_get_decoder is not None:
         return
-    _original_get_decoder = _receiver_module.get_decoder
-    _receiver_module.get_decoder = _select_decoder  # type: ignore[assignment]
+    # aiortc does not re-export get_decoder; it is a module global all the same
+    _original_get_decoder = getattr(_receiver_module, "get_decoder")  # noqa: B009
+    setattr(_receiver_module, "get_decoder", _select_decoder)  # noqa: B010
     logger.debug("forwarding shim installed over aiortc %s", aiortc.__version__)
 
 
@@ -140,7 +141,8 @@ def decoder_for(codec: RTCRtpCodecParameters) -> Decoder:
     """aiortc's own decoder for a codec (the transcoding fallback)."""
     if _original_get_decoder is not None:
         return _original_get_decoder(codec)
-    return _receiver_module.get_decoder(codec)
+    decoder: Decoder = getattr(_receiver_module, "get_decoder")(codec)  # noqa: B009
+    return decoder
 
 
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:

@@ -457,8 +457,10 @@ class MediaRouter:
                         meter.feed(data)
                     if kind == "video" and item.keyframe and codec == "vp8":
                         self._check_size(peer, forwarding.vp8_dimensions(data), cap)
-                else:
+                elif isinstance(received, av.AudioFrame | av.VideoFrame):
                     item = DecodedFrame(pid, received)
+                else:
+                    continue
 
                 if self._is_muted(pid, kind):
                     continue

@@ -94,3 +94,21 @@ def add_bandwidth_limit(sdp: str, max_kbps: int) -> str:
         )
         section[position:position] = [f"b=AS:{max_kbps}", f"b=TIAS:{max_kbps * 1000}"]
     return _join(sections)
+
+
+_DIRECTIONS = {"a=sendrecv": "a=recvonly", "a=sendonly": "a=inactive"}
+
+
+def receive_only(sdp: str) -> str:
+    """An offer whose sender sends nothing: every section at most ``recvonly``.
+
+    For seats that may see and hear but never be seen or heard (observers):
+    the router then gives them no publishing track at all (RFC 3264 section
+    6.1: the answerer reverses the offered direction).
+    """
+    sections = _sections(sdp)
+    for section in sections[1:]:
+        if not section[0].startswith(("m=audio", "m=video")):
+            continue
+        section[:] = [_DIRECTIONS.get(line, line) for line in section]
+    return _join(sections)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 
+import av
 import numpy
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -43,6 +44,8 @@ class AudioLevelMeter:
             logger.debug("audio level: undecodable Opus frame of %d bytes", len(data))
             return
         for frame in frames:
+            if not isinstance(frame, av.AudioFrame):
+                continue
             samples = frame.to_ndarray().astype(numpy.float64)
             rms = (
                 float(numpy.sqrt(numpy.mean(samples * samples))) if samples.size else 0

@@ -104,10 +104,17 @@ class EventContext:
     effects: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     disconnect: dict[int, str] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
+    # set by an after-commit step of an event that wrote no lines: the ack
+    # becomes this error (media signalling, which must not hold the lock)
+    error: RoomError | None = None
 
     def after_commit(self, effect: Callable[[], Awaitable[None]]) -> None:
         """Run this once the lines are committed and broadcast."""
         self.effects.append(effect)
+
+    def refuse(self, error: RoomError) -> None:
+        """Answer with this error instead of success (events writing no lines)."""
+        self.error = error
 
     def disconnect_after(self, participant_id: int, reason: str) -> None:
         """Close every connection of a participant after the commit."""

@@ -398,6 +398,10 @@ class RoomHub:
         self.metrics.sessions.set(len(self._local_sessions))
         logger.info("participant %s left session %s", pid, session_id)
         self._spawn(self.push_roster(session_id))
+        if self.media is not None and not await self.presence.connections(
+            session_id, pid
+        ):
+            self._spawn(self.media.disconnected(pid))
 
     # -- the event pipeline ---------------------------------------------------
 
@@ -594,6 +598,9 @@ class RoomHub:
             self.after_commit_hook(job.spec.kind)
         await self._fan_out(outcome.lines, outcome.seats)
         await self._after(outcome.ctx, job.claims.session_id, outcome.roster_changed)
+        if outcome.ctx.error is not None and not outcome.lines:
+            # an after-commit step refused an event that wrote nothing
+            raise outcome.ctx.error
         ack = self._ack(outcome.lines, duplicate=False)
         if outcome.ctx.result:
             ack["result"] = outcome.ctx.result

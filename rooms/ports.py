@@ -182,6 +182,10 @@ class MediaRouter(Protocol):
         """Tear down a participant's media."""
         ...
 
+    async def disconnected(self, participant_id: int) -> None:
+        """The participant's last connection closed: tear down their media."""
+        ...
+
 
 class LineObserver(Protocol):
     """Called after a line is committed and broadcast (translation plugs in here)."""

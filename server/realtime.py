@@ -62,6 +62,9 @@ def install_realtime(services: Services) -> RoomHub:
     from server.room_translation import install_translation
 
     install_translation(services, hub)
+    from server.room_media import install_media
+
+    install_media(services, hub)
     from rooms.backpressure import bound_send_queues
 
     bound_send_queues(services.sio, limits.max_pending_packets, hub.metrics)

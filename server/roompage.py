@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.auth import Caller
 from server.errors import DomainError, NotFound
+from server.media_pages import check_page
 from server.middleware import resolve_caller
 from server.models import Agreement, Case, EvidenceItem, MediationSession
 from server.permissions import case_scope
@@ -85,6 +86,7 @@ async def room_page(request: Request) -> Response:
         "closure_outcome": case.closure_outcome,
         "has_agreement": has_agreement,
         "translation": await page_info(services),
+        "media": services.extras.get("media_page", {"enabled": False}),
     }
     return render(request, "room.html", {"page": page, "refused": None})
 
@@ -98,5 +100,11 @@ def room_routes() -> list[BaseRoute]:
             room_page,
             methods=["GET"],
             name="room_console",
+        ),
+        Route(
+            "/room/{session_id}/check",
+            check_page,
+            methods=["GET"],
+            name="room_check",
         ),
     ]

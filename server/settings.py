@@ -108,6 +108,9 @@ class MediaSettings:
     max_bitrate_kbps: int = 800
     max_width: int = 640
     max_height: int = 480
+    max_frame_rate: int = 30
+    # video tiles per participant: how many others one person can see at once
+    slots: int = 5
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_bitrate_kbps=read.integer("MEDIA_MAX_BITRATE_KBPS", 800, minimum=50),
         max_width=read.integer("MEDIA_MAX_WIDTH", 640, minimum=64),
         max_height=read.integer("MEDIA_MAX_HEIGHT", 480, minimum=48),
+        max_frame_rate=read.integer("MEDIA_MAX_FRAME_RATE", 30, minimum=1),
+        slots=read.integer("MEDIA_SLOTS", 5, minimum=1),
     )
 
     redis_url = read.optional("REDIS_URL")

@@ -11,7 +11,7 @@ import asyncio
 import fractions
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,15 +33,31 @@ VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 AUDIO_RATE = 48000
 SAMPLES = 960  # 20 ms
 
+Signal = Callable[[str], Awaitable[tuple[str, str]]]
+"""Hands an offer SDP to the server and returns its (sdp, type) answer."""
+
 # sha256 of every encoded frame a PreEncoded track produced -> publisher tag,
 # so an encoded-mode subscriber can tell whose frame it got without decoding
 DIGEST_TAGS: dict[str, int] = {}
 AMBIGUOUS = -1
 
 
+# sha256 -> when the publisher encoded it (monotonic seconds), so a check can
+# ask "was this frame made after the move?" whatever the receiver's delays
+ENCODED_AT: dict[str, float] = {}
+
+
 def _register(digest: str, tag: int) -> None:
     if DIGEST_TAGS.setdefault(digest, tag) != tag:
         DIGEST_TAGS[digest] = AMBIGUOUS
+    # the test tracks make every frame unique; a repeat keeps its first time
+    ENCODED_AT.setdefault(digest, time.monotonic())
+
+
+def forget_frames() -> None:
+    """Clear the frame registries between tests."""
+    DIGEST_TAGS.clear()
+    ENCODED_AT.clear()
 
 
 def tag_luma(tag: int) -> int:
@@ -55,14 +71,17 @@ def tag_frequency(tag: int) -> float:
 
 
 class TaggedVideo(MediaStreamTrack):
-    """Flat-colour 160x120 frames at 30 fps whose luma identifies the publisher."""
+    """Flat-colour 160x120 frames (30 fps) whose luma identifies the publisher."""
 
     kind = "video"
 
-    def __init__(self, tag: int) -> None:
+    def __init__(self, tag: int, fps: int = 30) -> None:
         super().__init__()
+        self.fps = fps
         planes = numpy.full((HEIGHT * 3 // 2, WIDTH), 128, dtype=numpy.uint8)
-        planes[:HEIGHT] = tag_luma(tag)
+        # tags above 5 (encoded mode only) reuse a luma; their noise differs
+        planes[:HEIGHT] = tag_luma((tag - 1) % 5 + 1)
+        self.tag = tag
         self._planes = planes
         self._start: float | None = None
         self._count = 0
@@ -71,11 +90,18 @@ class TaggedVideo(MediaStreamTrack):
         if self._start is None:
             self._start = time.monotonic()
         self._count += 1
-        delay = self._start + self._count / 30 - time.monotonic()
+        delay = self._start + self._count / self.fps - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        frame = av.VideoFrame.from_ndarray(self._planes, format="yuv420p")
-        frame.pts = self._count * 3000
+        # fresh noise in one corner macroblock makes every encoded frame unique
+        # (a flat picture's P-frames are otherwise byte-identical); it moves
+        # the mean luma by about one level
+        planes = self._planes.copy()
+        noise = numpy.random.default_rng([self.tag, self._count])
+        noise = noise.integers(0, 256, (16, 16))
+        planes[0:16, 0:16] = noise.astype(numpy.uint8)
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        frame.pts = self._count * 90000 // self.fps
         frame.time_base = VIDEO_TIME_BASE
         return frame
 
@@ -85,9 +111,11 @@ class TaggedAudio(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, tag: int, amplitude: float = 8000.0) -> None:
+    def __init__(self, tag: int, amplitude: float = 8000.0, ms: int = 20) -> None:
         super().__init__()
+        self.samples = AUDIO_RATE * ms // 1000
         self.frequency = tag_frequency(tag)
+        self.tag = tag
         self.amplitude = amplitude
         self._start: float | None = None
         self._count = 0
@@ -95,15 +123,18 @@ class TaggedAudio(MediaStreamTrack):
     async def recv(self) -> av.AudioFrame:
         if self._start is None:
             self._start = time.monotonic()
-        delay = self._start + self._count * SAMPLES / AUDIO_RATE - time.monotonic()
+        size = self.samples
+        delay = self._start + self._count * size / AUDIO_RATE - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        t = (numpy.arange(SAMPLES) + self._count * SAMPLES) / AUDIO_RATE
+        t = (numpy.arange(size) + self._count * size) / AUDIO_RATE
         wave = self.amplitude * numpy.sin(2 * numpy.pi * self.frequency * t)
+        # a little seeded noise makes every encoded frame unique
+        wave += numpy.random.default_rng([self.tag, self._count]).normal(0, 60, size)
         samples = wave.astype(numpy.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
-        frame.pts = self._count * SAMPLES
+        frame.pts = self._count * size
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
         self._count += 1
         return frame
@@ -114,16 +145,16 @@ class PreEncodedVideo(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, tag: int) -> None:
+    def __init__(self, tag: int, fps: int = 30) -> None:
         super().__init__()
-        self._source = TaggedVideo(tag)
+        self._source = TaggedVideo(tag, fps)
         self._codec = av.CodecContext.create("libvpx", "w")
         self._codec.width, self._codec.height = WIDTH, HEIGHT
         self._codec.pix_fmt = "yuv420p"
-        self._codec.time_base = fractions.Fraction(1, 30)
-        self._codec.framerate = fractions.Fraction(30, 1)
+        self._codec.time_base = fractions.Fraction(1, fps)
+        self._codec.framerate = fractions.Fraction(fps, 1)
         self._codec.bit_rate = 200_000
-        self._codec.gop_size = 15  # a keyframe every half second
+        self._codec.gop_size = max(fps // 2, 1)  # a keyframe every half second
         self._codec.options = {"deadline": "realtime", "lag-in-frames": "0"}
         self._pending: list[av.Packet] = []
         self.hashes: set[str] = set()
@@ -133,7 +164,7 @@ class PreEncodedVideo(MediaStreamTrack):
         while not self._pending:
             frame = await self._source.recv()
             pts = frame.pts
-            frame.pts = pts // 3000
+            frame.pts = pts * self._source.fps // 90000
             frame.time_base = self._codec.time_base
             for packet in self._codec.encode(frame):
                 packet.pts = pts
@@ -150,14 +181,16 @@ class PreEncodedAudio(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, tag: int) -> None:
+    def __init__(self, tag: int, ms: int = 20) -> None:
         super().__init__()
-        self._source = TaggedAudio(tag)
+        # 60 ms frames (RFC 7587 allows up to 120 ms) cut the packet rate by 3
+        self._source = TaggedAudio(tag, ms=ms)
         self._codec = av.CodecContext.create("libopus", "w")
         self._codec.sample_rate = AUDIO_RATE
         self._codec.layout = "stereo"
         self._codec.format = "s16"
         self._codec.bit_rate = 32000
+        self._codec.options = {"frame_duration": str(ms)}
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=48000)
         self._pending: list[av.Packet] = []
         self.hashes: set[str] = set()
@@ -171,7 +204,7 @@ class PreEncodedAudio(MediaStreamTrack):
                 for packet in self._codec.encode(resampled):
                     packet.pts = self._pts
                     packet.time_base = fractions.Fraction(1, AUDIO_RATE)
-                    self._pts += SAMPLES
+                    self._pts += self._source.samples
                     digest = hashlib.sha256(bytes(packet)).hexdigest()
                     self.hashes.add(digest)
                     _register(digest, self.tag)
@@ -201,6 +234,8 @@ class ClientPeer:
     publish_audio: bool = True
     publish_video: bool = True
     encoded: bool = False
+    fps: int = 30
+    audio_ms: int = 20
     received: list[Received] = field(default_factory=list)
     video_track: MediaStreamTrack | None = None
     audio_track: MediaStreamTrack | None = None
@@ -210,20 +245,32 @@ class ClientPeer:
 
     async def connect(self, router: MediaRouter) -> None:
         """Offer to the router, apply its answer and start recording."""
+
+        async def answer(sdp: str) -> tuple[str, str]:
+            return await router.handle_offer(self.name, sdp, "offer")
+
+        await self.negotiate(answer)
+
+    async def negotiate(self, signal: Signal) -> None:
+        """Offer through ``signal(offer_sdp) -> (sdp, type)`` and start recording."""
         # max-bundle, as browsers do in effect: see recording/config.py
         self.pc = pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
         if self.publish_audio:
             self.audio_track = (
-                PreEncodedAudio(self.tag) if self.encoded else TaggedAudio(self.tag)
+                PreEncodedAudio(self.tag, self.audio_ms)
+                if self.encoded
+                else TaggedAudio(self.tag, ms=self.audio_ms)
             )
             pc.addTransceiver(self.audio_track, direction="sendrecv")
         else:
             pc.addTransceiver("audio", direction="recvonly")
         if self.publish_video:
             self.video_track = (
-                PreEncodedVideo(self.tag) if self.encoded else TaggedVideo(self.tag)
+                PreEncodedVideo(self.tag, self.fps)
+                if self.encoded
+                else TaggedVideo(self.tag, self.fps)
             )
             pc.addTransceiver(self.video_track, direction="sendrecv")
         else:
@@ -252,9 +299,7 @@ class ClientPeer:
             self.tasks.append(asyncio.create_task(self._record(track, index)))
 
         await pc.setLocalDescription(await pc.createOffer())
-        sdp, kind = await router.handle_offer(
-            self.name, pc.localDescription.sdp, "offer"
-        )
+        sdp, kind = await signal(pc.localDescription.sdp)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
 
     async def _record(self, track: MediaStreamTrack, slot: int) -> None:
@@ -274,6 +319,7 @@ class ClientPeer:
                 record.pts = item.pts
             else:
                 record = Received(time.monotonic(), "audio", slot, identify_audio(item))
+                record.pts = item.pts
             self.received.append(record)
 
     def tags_since(self, since: float, kind: str | None = None) -> set[int | None]:
@@ -283,6 +329,38 @@ class ClientPeer:
             for r in self.received
             if r.at >= since and (kind is None or r.kind == kind)
         }
+
+    def tags_encoded_after(
+        self, since: float, kind: str | None = None
+    ) -> set[int | None]:
+        """Publisher tags of received frames the publisher encoded after ``since``.
+
+        A frame encoded after a routing change reached the server after it,
+        so it is one the server chose to forward under the new routing; this
+        holds however late the receiver got round to it (aiortc's audio
+        jitter buffer, for one, holds the last four frames of a stream until
+        the next packets reach that transceiver). Encoded-mode frames only.
+        """
+        return {
+            r.tag
+            for r in self.received
+            if r.digest is not None
+            and ENCODED_AT.get(r.digest, 0.0) > since
+            and (kind is None or r.kind == kind)
+        }
+
+    def last_encoded(self, tag: int, kind: str | None = None) -> float:
+        """When the newest frame received from publisher ``tag`` was encoded."""
+        return max(
+            (
+                ENCODED_AT.get(r.digest, 0.0)
+                for r in self.received
+                if r.tag == tag
+                and r.digest is not None
+                and (kind is None or r.kind == kind)
+            ),
+            default=0.0,
+        )
 
     async def close(self) -> None:
         """Close the connection and stop recording."""

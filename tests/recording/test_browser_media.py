@@ -122,7 +122,9 @@ def signalling_app(router: MediaRouter) -> Starlette:
         sdp, kind = await router.handle_offer(body["pid"], body["sdp"], body["type"])
         return JSONResponse({"sdp": sdp, "type": kind})
 
-    return Starlette(routes=[Route("/", page), Route("/offer", offer, methods=["POST"])])
+    return Starlette(
+        routes=[Route("/", page), Route("/offer", offer, methods=["POST"])]
+    )
 
 
 @pytest.fixture
@@ -185,7 +187,7 @@ async def test_chromium_and_aiortc_see_each_other_through_the_router(
             assert stats.video_codec == "vp8" and stats.audio_codec == "opus"
             assert stats.forwarding and stats.video_size == (320, 240)
 
-            OUTPUT.mkdir(exist_ok=True)
+            await asyncio.to_thread(OUTPUT.mkdir, exist_ok=True)
             await page.screenshot(path=str(OUTPUT / "media-chromium.png"))
 
             # into caucus: the aiortc peer stops receiving Chromium at once

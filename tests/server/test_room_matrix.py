@@ -58,6 +58,12 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "translation.mode": ({"mediator"}, ANY),
     "translation.correct": ({"interpreter"}, ROOM),
     "translation.approve": ({"interpreter"}, ROOM),
+    # media: anyone may connect (observers only receive), the lobby too (it
+    # then receives nothing); the mediator alone chooses a room's media
+    "media.offer": (SPEAK | {"observer"}, ANY),
+    "media.toggle": (SPEAK, ANY),
+    "media.focus": ({"mediator"}, ANY),
+    "media.report": (SPEAK | {"observer"}, ANY),
 }
 
 # payloads valid in shape that change nothing when the rights check passes
@@ -95,6 +101,10 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "translation.mode": {"mode": "correct_after"},
     "translation.correct": {"seq": 999999, "target": "en", "text": "x"},
     "translation.approve": {"seq": 999999, "target": "en"},
+    "media.offer": {"sdp": "v=0\r\n", "type": "offer"},
+    "media.toggle": {"audio": True, "video": True},
+    "media.focus": {"room": "joint"},
+    "media.report": {"state": "text-only", "reason": "declined"},
 }
 
 

@@ -63,3 +63,31 @@ def test_every_error_code_is_documented_with_its_event(hub: RoomHub) -> None:
         section = text.split(f"### `{spec.kind}`", 1)[1].split("\n### ", 1)[0]
         for code in spec.errors:
             assert f"`{code}`" in section, (spec.kind, code)
+
+
+def _media_hub() -> RoomHub:
+    from server.room_media import RoomMedia
+    from server.settings import MediaSettings
+
+    hub = _hub()
+    RoomMedia(MediaSettings(), hub, None).register()
+    return hub
+
+
+def test_every_media_event_is_documented_under_its_heading() -> None:
+    from server.room_media import CLIENT_EVENTS, COMMON_MEDIA_ERRORS, SERVER_EVENTS
+
+    text = DOC.read_text()
+    hub = _media_hub()
+    media_kinds = set(hub.registry.kinds()) - set(_hub().registry.kinds())
+    assert media_kinds == set(CLIENT_EVENTS)
+    assert _sections(text, "Media events") == media_kinds | set(SERVER_EVENTS)
+    media = text.split("## Media events", 1)[1].split("\n## ", 1)[0]
+    for code in COMMON_MEDIA_ERRORS:
+        assert f"`{code}`" in media, code
+    for kind in CLIENT_EVENTS:
+        spec = hub.registry.get(kind)
+        assert spec is not None
+        section = media.split(f"### `{kind}`", 1)[1].split("\n### ", 1)[0]
+        for code in spec.errors:
+            assert f"`{code}`" in section, (kind, code)

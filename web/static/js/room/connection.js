@@ -21,6 +21,9 @@
 //       line, room, kind, author, at, text, edited, withdrawn, history}.
 //       Page events use the same call: "state", "roster", "placement"
 //       ({placement, previous}), "status" ({status, code?}), "typing".
+//   roomApi.onEvent(name, handler) -> unsubscribe()
+//       A live-only server event that is not a line (e.g. "media.slots"):
+//       handler(payload) for each one received, across reconnects.
 //   roomApi.me        -> {id, kind, name, language, side, placement} or null
 //   roomApi.placement -> "lobby" | "joint" | "caucus-…" (live)
 //   roomApi.lines(room?) -> the entries of a room (default: my placement)
@@ -164,6 +167,8 @@ export class RoomConnection extends Emitter {
     socket.on("closing", ({ reason } = {}) => this.close(reason || "closed"));
     socket.on("disconnect", (reason) => this.onDisconnect(reason));
     socket.on("connect_error", (error) => this.onConnectError(error));
+    // every server event, for features listening with roomApi.onEvent
+    socket.onAny((event, payload) => this.emit(`event:${event}`, payload));
   }
 
   async onState(state) {
@@ -344,6 +349,7 @@ export function createRoomApi(connection, store, translate) {
       lineHandlers.add(item);
       return () => lineHandlers.delete(item);
     },
+    onEvent: (name, handler) => connection.on(`event:${name}`, handler),
     get me() {
       return store.me;
     },

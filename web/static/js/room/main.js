@@ -13,6 +13,7 @@ import { RoomStore } from "./store.js";
 import { h, t } from "./dom.js";
 import { describe as describeNegotiation, mount as mountNegotiation } from "../negotiation/room.js";
 import { installTranslation } from "../translation/main.js";
+import { personName, roomLabel } from "./labels.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -138,5 +139,21 @@ mountFeature("negotiation", (element, api) => mountNegotiation(element, api, pag
 
 // machine translation and the interpreter's desk, when the server translates
 if (page.translation?.enabled) installTranslation({ roomApi, decorateLines, mountFeature, page });
+
+// room media (web/static/js/media/): tiles, self view, camera and microphone;
+// loaded on its own so that a failure there never takes the chat down
+import("../media/panel.js")
+  .then(({ mount }) =>
+    mountFeature("media", (element, api) =>
+      mount(element, api, {
+        config: page.media,
+        nameOf: (id) => personName(id, store),
+        roomName: (room) => roomLabel(room, store, page.parties),
+        rooms: () => store.rooms(),
+        onRooms: (handler) => store.on("rooms", handler),
+      }),
+    ),
+  )
+  .catch((error) => console.warn("room media unavailable", error));
 
 connection.start();
