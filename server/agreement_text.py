@@ -11,10 +11,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from typing import Any
 
 from server.caselog import canonical_json
+from server.errors import Unavailable
 from server.templates import templates
+
+logger = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {
     "en": {"en": "English", "zh-CN": "Chinese (Simplified)"},
@@ -190,7 +194,17 @@ def render_html(
 
 def _pdf(html: str) -> bytes:
     # imported lazily: weasyprint is the optional "pdf" extra and slow to load
-    from weasyprint import HTML
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:
+        # OSError: weasyprint is installed but the Pango library is missing
+        logger.warning("agreement PDF unavailable: %s", exc)
+        raise Unavailable(
+            "PDF rendering is not installed on this server; install it with "
+            "pip install 'accord[pdf]' (and the system's Pango library). The "
+            "agreement can still be read and signed as HTML.",
+            code="pdf_unavailable",
+        ) from None
 
     result: bytes = HTML(string=html).write_pdf()
     return result

@@ -7,7 +7,9 @@ AccordError
       ├── PermissionDenied
       ├── InvalidInput
       ├── Conflict
-      └── IllegalTransition
+      ├── IllegalTransition
+      ├── TooManyRequests
+      └── Unavailable
 """
 
 from __future__ import annotations
@@ -100,3 +102,10 @@ class TooManyRequests(DomainError):
 
     status = 429
     code = "rate_limited"
+
+
+class Unavailable(DomainError):
+    """Raised when an optional part of the server is not installed or not working."""
+
+    status = 503
+    code = "unavailable"

@@ -514,7 +514,7 @@ async def agreement_pdf_bytes(db: AsyncSession, case: Case, lang: str) -> bytes:
     summary="The agreement as PDF",
     tags=TAGS,
     content_type="application/pdf",
-    errors=("agreement_not_found",),
+    errors=("agreement_not_found", "pdf_unavailable"),
 )
 async def agreement_pdf(request: Request, caller: Caller) -> Response:
     """Every language version, signatures and the SHA-256, as one PDF."""
