@@ -52,6 +52,11 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """Create the process's one engine for the configured database."""
     url = make_url(settings.url)
+    if url.drivername == "sqlite+aiosqlite":
+        from server import sqlite_driver
+
+        # the same driver, one thread hop per statement (server/sqlite_driver.py)
+        url = url.set(drivername=sqlite_driver.DRIVER)
     kwargs: dict[str, Any] = {"echo": settings.echo}
     if url.get_backend_name() != "sqlite":
         # a server restart leaves dead pooled connections; a SQLite file has

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,10 +102,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--accord-variants",
-        default="inline",
-        help="comma-separated: inline (as the lead will wire it), stock (the "
-        "tree's own manager), roster-on-change (a what-if); extra variants run "
-        "on the newest Python only",
+        default="inline,pg2",
+        help="comma-separated: inline (the app as built, SQLite, one process), "
+        "pg2 (PostgreSQL and Redis, two uvicorn workers), stock (python-socketio's "
+        "own manager), roster-on-change (a what-if); extra variants run on the "
+        "newest Python only",
     )
     p.add_argument("--skip-npm", action="store_true", help="do not run npm ci")
     p.add_argument(
@@ -185,10 +187,43 @@ def accord_population(
     return population
 
 
+POSTGRES_ADMIN = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _psql(statement: str) -> None:
+    subprocess.run(
+        ["psql", POSTGRES_ADMIN, "-q", "-c", statement],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@contextlib.contextmanager
+def deployment(spec: ServerSpec, workdir: Path) -> Iterator[dict[str, str]]:
+    """The database (and Redis) one Accord run uses; a fresh one each time."""
+    if spec.env.get("BENCH_ACCORD_DEPLOYMENT") != "pg2":
+        yield {"ACCORD_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/accord.db"}
+        return
+    name = f"accord_bench_{os.getpid()}_{int(time.time())}"
+    _psql(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "")
+    try:
+        yield {
+            "ACCORD_DATABASE_URL": f"postgresql+asyncpg://{base}/{name}",
+            "ACCORD_REDIS_URL": REDIS_URL,
+            "ACCORD_REDIS_PREFIX": name,
+        }
+    finally:
+        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def accord_env(workdir: Path, port: int) -> dict[str, str]:
-    """Accord's settings for one run: its own SQLite file and data directory."""
+    """Accord's settings for one run: its own data directory and limits."""
     return {
-        "ACCORD_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/accord.db",
         "ACCORD_DATA_DIR": str(workdir / "data"),
         "ACCORD_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuv",
         "ACCORD_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -265,13 +300,16 @@ async def run_once(
     spec: ServerSpec, scenario: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Start the server, drive one scenario, sample /proc, stop the server."""
-    with tempfile.TemporaryDirectory(prefix=f"bench-{spec.key}-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix=f"bench-{spec.key}-")
+        )
         workdir = Path(tmp)
         port = free_port()
         if spec.kind == "accord":
-            spec = ServerSpec(
-                **{**spec.__dict__, "env": {**spec.env, **accord_env(workdir, port)}}
-            )
+            where = stack.enter_context(deployment(spec, workdir))
+            env = {**spec.env, **accord_env(workdir, port), **where}
+            spec = ServerSpec(**{**spec.__dict__, "env": env})
             population = await asyncio.to_thread(accord_population, spec, args, workdir)
         else:
             population = relay_population(args)

@@ -9,8 +9,20 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far, in seconds."""
+def tree(pid: int) -> list[int]:
+    """The process and its live descendants (uvicorn --workers forks them)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}").glob("task/*/children"):
+        try:
+            children = task.read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += tree(int(child))
+    return found
+
+
+def _own_cpu(pid: int) -> float:
     raw = Path(f"/proc/{pid}/stat").read_text()
     # the command name may hold spaces and parentheses: split after the last ")"
     fields = raw[raw.rindex(")") + 2 :].split()
@@ -18,10 +30,27 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / _TICKS
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of the process and its children, in seconds."""
+    total = 0.0
+    for member in tree(pid):
+        try:
+            total += _own_cpu(member)
+        except OSError:
+            continue  # exited between the listing and the read
+    return total
+
+
 def rss_bytes(pid: int) -> int:
-    """The process's resident set size now, in bytes."""
-    resident = Path(f"/proc/{pid}/statm").read_text().split()[1]
-    return int(resident) * _PAGE
+    """Resident set size of the process and its children now, in bytes."""
+    total = 0
+    for member in tree(pid):
+        try:
+            resident = Path(f"/proc/{member}/statm").read_text().split()[1]
+        except OSError:
+            continue
+        total += int(resident) * _PAGE
+    return total
 
 
 def machine() -> dict[str, object]:

@@ -248,6 +248,12 @@ ACCORD_VARIANTS = {
         {"BENCH_ACCORD_MANAGER": "stock"},
         "the tree's own client manager",
     ),
+    "pg2": (
+        "-pg2",
+        ", PostgreSQL + Redis, 2 workers",
+        {"BENCH_ACCORD_DEPLOYMENT": "pg2"},
+        "inline fan-out manager; PostgreSQL, Redis fan-out, uvicorn --workers 2",
+    ),
     "roster-on-change": (
         "-whatif",
         ", what-if: no roster push after chat",
@@ -261,17 +267,21 @@ def accord(python: Python, tree: Path, variant: str = "inline") -> ServerSpec:
     """Accord's full room pipeline, served from a checkout of the project."""
     eager = python.version >= "3.12"
     suffix, label, env, notes = ACCORD_VARIANTS[variant]
+    argv = _uvicorn(python, "bench.rooms.accord_app:create", tuned=True)
+    if variant == "pg2":
+        argv += ["--workers", "2"]
     return ServerSpec(
         key=f"accord{suffix}-{python.tag}",
         label=f"Accord room pipeline{label} ({python.tag})",
         kind="accord",
         adapter="accord",
-        argv=_uvicorn(python, "bench.rooms.accord_app:create", tuned=True),
+        argv=argv,
         cwd=tree,
         # the tree under test first, so its server/ and rooms/ are the ones run
         env={"PYTHONPATH": f"{tree}{os.pathsep}{BENCH_ROOT}", **env},
         python=python,
-        notes="SQLite in a temp dir, uvloop, deflate off, "
+        notes=("" if variant == "pg2" else "SQLite in a temp dir, ")
+        + "uvloop, deflate off, "
         + notes
         + (", eager task factory" if eager and variant != "stock" else ""),
     )
