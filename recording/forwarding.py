@@ -61,7 +61,10 @@ _H264_KEY_NAL_TYPES = frozenset({5, 7})  # IDR slice, sequence parameter set
 # frames must be forwarded encoded. Keyed by id(); the weak reference guards
 # against a recycled id after the codec object has been collected.
 _forwarded_codecs: dict[int, weakref.ref[RTCRtpCodecParameters]] = {}
-_forwarded_lock = threading.Lock()
+# reentrant: a collected codec's weak-reference callback takes this lock, and
+# the collector may run in whichever thread allocates, even one holding it
+# already (a plain Lock deadlocked the event loop that way)
+_forwarded_lock = threading.RLock()
 _original_get_decoder: Callable[[RTCRtpCodecParameters], Decoder] | None = None
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import threading
+import weakref
 
 import aiortc
 import av
@@ -69,6 +71,27 @@ def _vp8_frames(count: int) -> list[bytes]:
         frame.pts = index
         out += [bytes(p) for p in codec.encode(frame)]
     return out
+
+
+def test_a_codec_collected_while_the_registry_is_locked_does_not_deadlock() -> None:
+    # the collector runs a collected codec's weak-reference callback in
+    # whichever thread is allocating, possibly one inside the registry's lock
+    class Codec:
+        pass
+
+    def collect_inside_the_lock() -> None:
+        codec = Codec()
+        key = id(codec)
+        with forwarding._forwarded_lock:
+            ref = weakref.ref(codec, forwarding._forget_codec(key))
+            forwarding._forwarded_codecs[key] = ref  # type: ignore[assignment]
+            del codec  # the callback runs here, in this thread, lock held
+        assert key not in forwarding._forwarded_codecs
+
+    worker = threading.Thread(target=collect_inside_the_lock, daemon=True)
+    worker.start()
+    worker.join(timeout=5)
+    assert not worker.is_alive(), "the weak-reference callback deadlocked"
 
 
 def test_vp8_keyframes_and_their_size_are_recognised() -> None:
